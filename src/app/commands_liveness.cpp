@@ -1,0 +1,8 @@
+// Placeholder: the liveness command family is registered here once its module lands.
+#include "app/cli.h"
+
+namespace veridge::app {
+
+void RegisterLivenessCommands(CLI::App& /*app*/, CommandContext& /*ctx*/) {}
+
+}  // namespace veridge::app

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command (README): installs what is needed, fetches and converts the models, builds with
+# Ninja (+ ccache) and runs every test through CTest. Re-runnable; incremental after the first run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+
+bash tools/setup-debian.sh
+bash tools/setup-node.sh
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)"
+bash tools/fetch-models.sh "$BUILD_DIR"
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" --timeout 900
