@@ -34,6 +34,7 @@ int RunApp(int argc, char** argv) {
   RegisterLivenessCommands(app, ctx);
   RegisterCertCommands(app, ctx);
   RegisterStoreCommands(app, ctx);
+  RegisterDeliveryCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -36,6 +36,7 @@ void RegisterFaceCommands(CLI::App& app, CommandContext& ctx);        // vision 
 void RegisterVerifyCommand(CLI::App& app, CommandContext& ctx);       // verify (issue 2+)
 void RegisterLivenessCommands(CLI::App& app, CommandContext& ctx);    // liveness (issue 3)
 void RegisterCertCommands(CLI::App& app, CommandContext& ctx);        // pki (issue 4)
-void RegisterStoreCommands(CLI::App& app, CommandContext& ctx);       // keys, db, audit, outbox, webhook (issue 5)
+void RegisterStoreCommands(CLI::App& app, CommandContext& ctx);       // db, audit (issue 5)
+void RegisterDeliveryCommands(CLI::App& app, CommandContext& ctx);    // keys, outbox, webhook (issue 5)
 
 }  // namespace veridge::app
