@@ -1,0 +1,260 @@
+#include "capture/capture.h"
+
+#include <fcntl.h>
+#include <linux/videodev2.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+#include <vector>
+
+#include "capture/image_probe.h"
+#include "common/files.h"
+
+namespace veridge::capture {
+namespace fs = std::filesystem;
+
+bool IsImagePath(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  static const char* kExts[] = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".pnm", ".webp", ".tif", ".tiff"};
+  return std::any_of(std::begin(kExts), std::end(kExts), [&](const char* e) { return ext == e; });
+}
+
+namespace {
+
+Status FrameTooLarge(int w, int h, const CaptureOptions& o) {
+  return Status::InvalidInput("frame_too_large", "frame of " + std::to_string(w) + "x" + std::to_string(h) +
+                                                     " exceeds the limit of " + std::to_string(o.max_width) + "x" +
+                                                     std::to_string(o.max_height) + "; lower the camera or video resolution");
+}
+
+// Decodes one still image with its size checked before decoding (a decompression bomb is refused
+// from its header alone).
+Result<cv::Mat> DecodeStill(const fs::path& path, const CaptureOptions& o) {
+  auto bytes = ReadFileBounded(path, o.max_image_bytes);
+  if (!bytes.ok()) return bytes.status();
+  auto dims = ProbeImageDimensions(*bytes);
+  if (dims && (dims->width > o.max_width || dims->height > o.max_height)) return FrameTooLarge(dims->width, dims->height, o);
+  cv::Mat img;
+  try {
+    img = cv::imdecode(cv::Mat(1, static_cast<int>(bytes->size()), CV_8UC1, bytes->data()), cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    img.release();
+  }
+  if (img.empty())
+    return Status::InvalidInput("source_unreadable", path.string() + ": not a decodable image (corrupt or unsupported format)");
+  if (img.cols > o.max_width || img.rows > o.max_height) return FrameTooLarge(img.cols, img.rows, o);
+  return img;
+}
+
+class StillSource final : public FrameSource {
+ public:
+  StillSource(std::vector<fs::path> files, SourceInfo info, CaptureOptions o)
+      : files_(std::move(files)), info_(std::move(info)), o_(o) {}
+  Result<std::optional<Frame>> Next() override {
+    if (next_ >= files_.size()) return std::optional<Frame>();
+    if (static_cast<std::int64_t>(next_) >= o_.max_frames) {
+      truncated_ = true;
+      return std::optional<Frame>();
+    }
+    double ts = static_cast<double>(next_) * 1000.0 / o_.image_dir_fps;
+    if (ts > o_.max_duration_ms) {
+      truncated_ = true;
+      return std::optional<Frame>();
+    }
+    auto img = DecodeStill(files_[next_], o_);
+    if (!img.ok()) return img.status();
+    Frame f{std::move(*img), ts, static_cast<std::int64_t>(next_)};
+    ++next_;
+    return std::optional<Frame>(std::move(f));
+  }
+  const SourceInfo& info() const override { return info_; }
+  bool truncated() const override { return truncated_; }
+
+ private:
+  std::vector<fs::path> files_;
+  SourceInfo info_;
+  CaptureOptions o_;
+  size_t next_ = 0;
+  bool truncated_ = false;
+};
+
+class VideoSource final : public FrameSource {
+ public:
+  VideoSource(std::unique_ptr<cv::VideoCapture> cap, SourceInfo info, CaptureOptions o)
+      : cap_(std::move(cap)), info_(std::move(info)), o_(o) {}
+  Result<std::optional<Frame>> Next() override {
+    if (ended_) return std::optional<Frame>();
+    if (produced_ >= o_.max_frames) return Truncate();
+    cv::Mat frame;
+    int failures = 0;
+    while (true) {
+      bool ok = false;
+      try {
+        ok = cap_->read(frame);
+      } catch (const cv::Exception&) {
+        ok = false;
+      }
+      if (ok && !frame.empty()) break;
+      // Files end with a failed read; a camera that stops delivering is an error after a few tries.
+      if (info_.kind == "video") {
+        ended_ = true;
+        if (produced_ == 0)
+          return Status::InvalidInput("source_unreadable", info_.spec + ": no frame could be decoded; the video is corrupt or in an unsupported format");
+        return std::optional<Frame>();
+      }
+      if (++failures >= o_.max_consecutive_read_failures)
+        return Status::Unavailable("capture_failed", info_.spec + ": the camera stopped delivering frames; check the cable and that no other program uses it");
+    }
+    if (frame.cols > o_.max_width || frame.rows > o_.max_height) {
+      ended_ = true;
+      return FrameTooLarge(frame.cols, frame.rows, o_);
+    }
+    if (frame.type() != CV_8UC3) {
+      cv::Mat bgr;
+      if (frame.channels() == 1) cv::cvtColor(frame, bgr, cv::COLOR_GRAY2BGR);
+      else if (frame.channels() == 4) cv::cvtColor(frame, bgr, cv::COLOR_BGRA2BGR);
+      else bgr = frame;
+      frame = bgr;
+    }
+    double ts = 0;
+    if (info_.kind == "device") {
+      ts = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+    } else {
+      ts = cap_->get(cv::CAP_PROP_POS_MSEC);
+    }
+    if (produced_ == 0) first_ts_ = ts;
+    if (ts - first_ts_ > o_.max_duration_ms) return Truncate();
+    std::int64_t index = info_.kind == "video" ? static_cast<std::int64_t>(cap_->get(cv::CAP_PROP_POS_FRAMES)) - 1 : produced_;
+    if (index < produced_) index = produced_;
+    ++produced_;
+    if (info_.width == 0) {
+      info_.width = frame.cols;
+      info_.height = frame.rows;
+    }
+    return std::optional<Frame>(Frame{std::move(frame), ts, index});
+  }
+  const SourceInfo& info() const override { return info_; }
+  bool truncated() const override { return truncated_; }
+
+ private:
+  Result<std::optional<Frame>> Truncate() {
+    ended_ = truncated_ = true;
+    return std::optional<Frame>();
+  }
+  std::unique_ptr<cv::VideoCapture> cap_;
+  SourceInfo info_;
+  CaptureOptions o_;
+  std::int64_t produced_ = 0;
+  double first_ts_ = 0;
+  bool ended_ = false;
+  bool truncated_ = false;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+class MemoryFrameSource final : public FrameSource {
+ public:
+  MemoryFrameSource(std::vector<Frame> frames, SourceInfo info) : frames_(std::move(frames)), info_(std::move(info)) {}
+  Result<std::optional<Frame>> Next() override {
+    if (next_ >= frames_.size()) return std::optional<Frame>();
+    return std::optional<Frame>(frames_[next_++]);
+  }
+  const SourceInfo& info() const override { return info_; }
+  bool truncated() const override { return false; }
+
+ private:
+  std::vector<Frame> frames_;
+  SourceInfo info_;
+  size_t next_ = 0;
+};
+
+// Reads the V4L2 driver and card names; virtual cameras name themselves.
+void QueryV4l2(const std::string& dev, SourceInfo& info) {
+  int fd = ::open(dev.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return;
+  v4l2_capability cap{};
+  if (::ioctl(fd, VIDIOC_QUERYCAP, &cap) == 0) {
+    info.driver = reinterpret_cast<const char*>(cap.driver);
+    info.card = reinterpret_cast<const char*>(cap.card);
+  }
+  ::close(fd);
+  std::string both = info.driver + " " + info.card;
+  std::transform(both.begin(), both.end(), both.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const char* v : {"loopback", "obs", "virtual", "akvcam", "dummy", "manycam", "snap camera"})
+    if (both.find(v) != std::string::npos) info.virtual_device = true;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FrameSource>> OpenSource(const std::string& spec, const CaptureOptions& o) {
+  SourceInfo info;
+  info.spec = spec;
+  std::error_code ec;
+  if (spec.rfind("/dev/video", 0) == 0) {
+    info.kind = "device";
+    QueryV4l2(spec, info);
+    auto cap = std::make_unique<cv::VideoCapture>();
+    bool opened = false;
+    try {
+      opened = cap->open(spec, cv::CAP_V4L2);
+    } catch (const cv::Exception&) {
+    }
+    if (!opened)
+      return Status::Unavailable("device_unavailable", spec + ": cannot open the camera; check it is connected and not in use");
+    info.nominal_fps = cap->get(cv::CAP_PROP_FPS);
+    return std::unique_ptr<FrameSource>(std::make_unique<VideoSource>(std::move(cap), info, o));
+  }
+  if (!fs::exists(spec, ec))
+    return Status::NotFound("source_not_found", spec + ": no such file, folder or device");
+  if (fs::is_directory(spec, ec)) {
+    info.kind = "image_dir";
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(spec, ec)) {
+      if (entry.is_regular_file() && IsImagePath(entry.path().string())) files.push_back(entry.path());
+      if (static_cast<std::int64_t>(files.size()) > 4 * o.max_frames) break;  // bound the listing itself
+    }
+    std::sort(files.begin(), files.end());
+    if (files.empty()) return Status::InvalidInput("source_unreadable", spec + ": the folder holds no images (.jpg, .png, ...)");
+    info.nominal_fps = o.image_dir_fps;
+    info.frame_count = static_cast<std::int64_t>(files.size());
+    return std::unique_ptr<FrameSource>(std::make_unique<StillSource>(std::move(files), info, o));
+  }
+  if (IsImagePath(spec)) {
+    info.kind = "image";
+    info.frame_count = 1;
+    info.nominal_fps = 0;
+    return std::unique_ptr<FrameSource>(std::make_unique<StillSource>(std::vector<fs::path>{spec}, info, o));
+  }
+  info.kind = "video";
+  auto size = fs::file_size(spec, ec);
+  if (ec) return Status::Io("source_unreadable", spec + ": " + ec.message());
+  if (size > o.max_file_bytes)
+    return Status::InvalidInput("source_too_large", spec + ": " + std::to_string(size) + " bytes exceeds the video size limit of " +
+                                                        std::to_string(o.max_file_bytes));
+  auto cap = std::make_unique<cv::VideoCapture>();
+  bool opened = false;
+  try {
+    opened = cap->open(spec, cv::CAP_FFMPEG);
+  } catch (const cv::Exception&) {
+  }
+  if (!opened)
+    return Status::InvalidInput("source_unreadable", spec + ": not a readable video (corrupt or unsupported format)");
+  info.nominal_fps = cap->get(cv::CAP_PROP_FPS);
+  double n = cap->get(cv::CAP_PROP_FRAME_COUNT);
+  info.frame_count = n > 0 ? static_cast<std::int64_t>(n) : -1;
+  info.width = static_cast<int>(cap->get(cv::CAP_PROP_FRAME_WIDTH));
+  info.height = static_cast<int>(cap->get(cv::CAP_PROP_FRAME_HEIGHT));
+  if (info.width > o.max_width || info.height > o.max_height) return FrameTooLarge(info.width, info.height, o);
+  return std::unique_ptr<FrameSource>(std::make_unique<VideoSource>(std::move(cap), info, o));
+}
+
+std::unique_ptr<FrameSource> MemorySource(std::vector<Frame> frames, SourceInfo info) {
+  return std::make_unique<MemoryFrameSource>(std::move(frames), std::move(info));
+}
+
+}  // namespace veridge::capture
