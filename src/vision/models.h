@@ -1,0 +1,45 @@
+// vision/models.h — the model files Veridge loads and their checksums.
+//
+// Contract
+//  * The table comes from models/manifest.json, compiled in at configure time, so a model file
+//    swapped on disk is detected even when the manifest copy next to it is swapped too.
+//  * ResolveModel(dir, file) returns dir/file after checking that it exists ("model_missing",
+//    Kind kNotFound) and, when verify is true, that its sha256 matches the manifest
+//    ("model_checksum_mismatch", Kind kCorruption; "model_unknown" if the file is not in the
+//    manifest). Messages name the file and say to run tools/fetch-models.sh.
+//  * Thread-safe (no shared mutable state). Reads the whole file when verifying (bounded by the
+//    manifest's size for that file).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace veridge::vision {
+
+struct ModelEntry {
+  std::string name;     // "dlib_face_recognition_resnet_model_v1", ...
+  std::string file;     // file name inside the model directory
+  std::string sha256;   // lower-case hex
+  std::string source;   // "npm", "apt", "shared"
+  std::string licence;
+};
+
+// Every entry of models/manifest.json.
+const std::vector<ModelEntry>& ManifestModels();
+
+// Lower-case hex sha256 of a file. Codes: file_not_found, read_failed.
+Result<std::string> Sha256OfFile(const std::filesystem::path& path);
+
+Result<std::filesystem::path> ResolveModel(const std::filesystem::path& dir, std::string_view file,
+                                           bool verify = true);
+
+// File names used by this module (as in the manifest).
+inline constexpr std::string_view kDescriptorModelFile = "dlib_face_recognition_resnet_model_v1.dat";
+inline constexpr std::string_view kLandmarkModelFile = "shape_predictor_68_face_landmarks.dat";
+inline constexpr std::string_view kYunetModelFile = "yunet_task1_e582fab08_fixed1x3x120x160.onnx";
+
+}  // namespace veridge::vision
