@@ -1,0 +1,324 @@
+// store/store.h — the encrypted local store (SQLCipher): sessions, factor results, evidence,
+// biometric descriptors, the audit log's rows, the webhook outbox and retention.
+// This is the only code in Veridge that touches SQL; SQLCipher stays inside store/.
+//
+// Contract
+//  * Encryption: every database is a SQLCipher database keyed with a raw 256-bit key
+//    (`PRAGMA key = "x'<64 hex>'"`, no passphrase KDF) read from StoreOptions::key_file. The key
+//    file holds exactly 32 random bytes (or 64 hex digits and an optional newline) and must not be
+//    accessible by group or others (else `insecure_permissions`). The key never appears in logs,
+//    argv, error messages or SQL text kept after use.
+//  * Settings: Open() sets and then READS BACK every setting (SQLCipher 3.4.1 / SQLite 3.15.2 ignore
+//    unknown pragmas silently): cipher_version (proves the codec is linked), journal_mode=WAL,
+//    synchronous=FULL (a committed decision or outbox row survives power loss), secure_delete=ON
+//    (deleted content is zeroed, needed for verifiable purges), foreign_keys=ON, busy_timeout.
+//    A setting that does not take effect fails Open with `store_setting_rejected`.
+//  * Schema: migrations are applied at Open, each in its own transaction, recorded in the
+//    `schema_version` table. A database written by a newer Veridge fails with `store_too_new`.
+//  * Transactions: CommitDecision writes the session, its factor results, evidence, descriptors,
+//    its audit events and its outbox row in ONE transaction (all or nothing). Every other mutating
+//    call is one transaction too. Nothing is half-written after a crash (WAL + synchronous=FULL).
+//  * Thread-safety: a Store owns one SQLite connection guarded by a mutex; every method may be
+//    called from any thread (calls are serialised). Several processes (verify, outbox run) may open
+//    the same file: WAL lets readers run beside one writer; a writer waits up to busy_timeout.
+//  * Ownership: Store is move-only behind unique_ptr; returned records are plain values (copies).
+//  * Failure: SQLite/SQLCipher result codes are translated once, here, into Status:
+//      store_key_missing (kNotFound)        the key file does not exist
+//      insecure_permissions (kPermission)   the key file is group/world accessible
+//      store_key_invalid (kInvalidInput)    the key file is not 32 bytes / 64 hex digits
+//      store_key_wrong (kPermission)        the key does not open this database (or page 1 is corrupt)
+//      store_not_encrypted (kCorruption)    the file is a plaintext SQLite database
+//      store_corrupt (kCorruption)          a page fails its HMAC or the b-tree is damaged
+//      disk_full (kIo)                      SQLITE_FULL: disk or StoreOptions::max_pages exhausted
+//      store_io (kIo)                       SQLITE_IOERR / CANTOPEN (with the path, never the key)
+//      store_busy (kUnavailable)            another writer held the lock past busy_timeout
+//      store_too_new (kInternal)            schema newer than this binary
+//      duplicate (kInvalidInput)            session_id or webhook_id already stored
+//      not_found (kNotFound)                no such session / outbox row
+//      too_large (kInvalidInput)            an item exceeds the bounds below
+//    After any failed call the earlier committed data is intact and the Store stays usable.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace veridge::store {
+
+struct AuditEvent;
+// Computes an audit event's hash (hex) from its content and prev_hash; provided by audit/.
+using AuditHasher = std::function<std::string(const AuditEvent&)>;
+
+// ---- options ---------------------------------------------------------------------------------
+
+struct StoreOptions {
+  std::filesystem::path path;       // [store].path: the database file (created if absent)
+  std::filesystem::path key_file;   // [store].key_file: 32 random bytes, mode 0600
+  // How long a writer waits for another process's lock before failing with store_busy.
+  int busy_timeout_ms = 5000;
+  // Hard cap on the database size in pages (page size 1024 in SQLCipher 3.x); 0 = no cap. A write
+  // beyond it fails with disk_full, exactly like a full disk (also used by tests to inject it).
+  std::int64_t max_pages = 0;
+  // Create the file if it does not exist (false for `db check`: a missing file is an error).
+  bool create_if_missing = true;
+  // ONLY for tests and the encryption-cost benchmark: open the same schema WITHOUT encryption
+  // (key_file ignored). Never set from configuration.
+  bool unencrypted_for_benchmark_only = false;
+  // Computes an audit event's hash from its content and the previous hash. Provided by audit/
+  // (audit::ChainHasher()); store/ only persists the chain. Required to append audit events
+  // (CommitDecision with audit events, AppendAudit) — else `audit_hasher_missing` (kInternal).
+  AuditHasher audit_hasher;
+};
+
+// Bounds on what one call may store (bad input gets `too_large`).
+inline constexpr std::size_t kMaxEvidenceBytes = 8 * 1024 * 1024;   // one evidence blob
+inline constexpr std::size_t kMaxEvidenceItems = 64;                // per decision
+inline constexpr std::size_t kMaxDescriptorBytes = 64 * 1024;       // one biometric template
+inline constexpr std::size_t kMaxJsonBytes = 1024 * 1024;           // reasons/factors/result/payload/detail
+inline constexpr std::size_t kMaxTextBytes = 1024;                  // ids, refs, names, urls
+
+// ---- records ---------------------------------------------------------------------------------
+
+// A piece of evidence kept with the decision (encrypted with the database).
+struct EvidenceItem {
+  std::string kind;        // "best_frame", "face_crop", "reference", ...
+  std::string media_type;  // "image/jpeg"
+  std::string data;        // the bytes
+  // Lowercase hex SHA-256 of `data`. Leave empty and Store computes it; if given, it must match
+  // (else `evidence_hash_mismatch`). The result JSON references evidence by this hash.
+  std::string sha256;
+};
+
+// A biometric template (e.g. the 128-D face descriptor as raw floats), purged by retention.
+struct DescriptorItem {
+  std::string kind;  // "face_probe", "face_reference"
+  std::string data;
+};
+
+struct FactorResult {
+  std::string factor;       // "face", "liveness", "certificate"
+  bool passed = false;
+  double score = 0.0;
+  std::string detail_json;  // the factor's JSON output
+};
+
+// One audit event. audit/ fills actor/action/subject/detail/at; Store assigns seq and prev_hash,
+// then calls StoreOptions::audit_hasher to fill hash, inside the same transaction.
+struct AuditEvent {
+  std::int64_t seq = 0;         // 1, 2, 3 ... (assigned by Store)
+  std::int64_t at = 0;          // unix seconds
+  std::string actor;            // "kiosk", "staff:alice", "system"
+  std::string action;           // "session.decided", "outbox.dead_lettered", "db.rekeyed" ...
+  std::string subject;          // e.g. the session id
+  std::string detail_json;      // "{}" if nothing
+  std::string prev_hash;        // hex SHA-256 of the previous event ("0"*64 for the first)
+  std::string hash;             // hex, computed by audit_hasher
+};
+
+// The message the delivery side will send (Standard Webhooks): one row per decision.
+struct OutboxMessageInput {
+  std::string webhook_id;            // stable across retries ("msg_...")
+  std::string endpoint;              // the lender URL it goes to
+  std::string payload;               // the exact body bytes to POST (signed result inside)
+  std::int64_t next_attempt_at = 0;  // unix seconds; usually the commit time
+};
+
+struct DecisionRecord {
+  std::string session_id;       // unique
+  std::string applicant_ref;    // the lender's applicant reference (stored encrypted only)
+  std::int64_t created_at = 0;  // unix seconds
+  std::string decision;         // "approved" | "rejected" | "review"
+  std::string reasons_json;     // JSON array
+  std::string factors_json;     // JSON object (summary)
+  std::string result_json;      // the canonical result text the delivery side signs
+  std::vector<FactorResult> factors;
+  std::vector<EvidenceItem> evidence;
+  std::vector<DescriptorItem> descriptors;
+  std::vector<AuditEvent> audit;         // appended to the chain in this transaction
+  std::optional<OutboxMessageInput> outbox;  // absent: nothing to deliver
+};
+
+struct SessionRecord {
+  std::string session_id;
+  std::string applicant_ref;
+  std::int64_t created_at = 0;
+  std::string decision;
+  std::string reasons_json;
+  std::string factors_json;
+  std::string result_json;
+  std::optional<std::int64_t> biometrics_purged_at;  // set once retention removed evidence
+  std::vector<FactorResult> factors;
+};
+
+struct StoredEvidence {
+  std::int64_t id = 0;
+  std::string session_id;
+  std::string kind;
+  std::string media_type;
+  std::string sha256;
+  std::string data;
+};
+
+enum class OutboxState { kPending, kDelivered, kDead };
+const char* ToString(OutboxState s);  // "pending", "delivered", "dead"
+
+struct OutboxMessage {
+  std::int64_t id = 0;
+  std::string webhook_id;
+  std::string session_id;
+  std::string endpoint;
+  std::string payload;
+  OutboxState state = OutboxState::kPending;
+  int attempts = 0;                       // attempts since creation or the last Replay
+  std::int64_t created_at = 0;
+  std::int64_t next_attempt_at = 0;
+  std::optional<std::int64_t> delivered_at;
+  std::optional<int> last_http_status;
+  std::string last_error;
+  std::string dead_reason;
+};
+
+// One delivery attempt as the delivery side saw it (http_status 0 = no HTTP response).
+struct Attempt {
+  int attempt_no = 0;        // 1-based, as counted by the caller (OutboxMessage::attempts + 1)
+  std::int64_t at = 0;       // unix seconds when the request started
+  int http_status = 0;
+  std::string error;         // transport error text, "" if a response came
+  std::int64_t duration_ms = 0;
+};
+
+struct AttemptRow {
+  std::int64_t outbox_id = 0;
+  Attempt attempt;
+};
+
+enum class AttemptOutcome {
+  kRetry,      // failed; try again at next_attempt_at
+  kDelivered,  // 2xx
+  kDead,       // no more tries (schedule exhausted, or a 410): dead-letter with reason
+};
+
+struct OutboxCounts {
+  std::int64_t pending = 0;
+  std::int64_t due = 0;        // pending with next_attempt_at <= now (endpoint not disabled)
+  std::int64_t delivered = 0;
+  std::int64_t dead = 0;
+};
+
+struct EndpointState {
+  std::string endpoint;
+  std::int64_t disabled_at = 0;
+  std::string reason;
+};
+
+struct PurgeReport {
+  std::int64_t sessions = 0;     // sessions whose biometric data was removed
+  std::int64_t evidence = 0;     // evidence rows deleted
+  std::int64_t descriptors = 0;  // descriptor rows deleted
+  bool wal_truncated = false;    // checkpoint(TRUNCATE) left an empty WAL
+  bool vacuumed = false;         // VACUUM rewrote the file (no free pages left)
+};
+
+struct CheckReport {
+  bool ok = false;
+  std::string cipher_version;        // e.g. "3.4.1"
+  std::int64_t schema_version = 0;
+  std::int64_t page_count = 0;
+  std::int64_t freelist_count = 0;
+  std::vector<std::string> problems;  // integrity_check / foreign_key_check lines (bounded to 100)
+  // What the cipher check covered: SQLCipher 3.4.1 has no cipher_integrity_check; integrity_check
+  // reads (and so HMAC-verifies) every page in use; the free pages are read here too.
+  std::string cipher_check;
+};
+
+// ---- the store -------------------------------------------------------------------------------
+
+class Store {
+ public:
+  // Opens (or creates) the database, keys it, verifies the settings, applies migrations.
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // -- decisions (one transaction; synchronous=FULL) --
+  Status CommitDecision(const DecisionRecord& record);
+  Result<SessionRecord> GetSession(const std::string& session_id);
+  // Newest first, at most `limit` (<= 1000).
+  Result<std::vector<SessionRecord>> ListSessions(int limit, int offset = 0);
+  Result<std::vector<StoredEvidence>> GetEvidence(const std::string& session_id);
+  Result<std::vector<DescriptorItem>> GetDescriptors(const std::string& session_id);
+
+  // -- audit rows (the chain logic lives in audit/) --
+  // Appends one event (seq/prev_hash/hash assigned as in CommitDecision); returns it as stored.
+  Result<AuditEvent> AppendAudit(const AuditEvent& event);
+  // Events with seq > after_seq in seq order, at most `limit` (<= 10000).
+  Result<std::vector<AuditEvent>> ListAudit(std::int64_t after_seq, int limit);
+  // The head the store recorded with the last append (seq 0 and "0"*64 when empty); lets
+  // audit/ notice a truncated tail.
+  Result<AuditEvent> AuditHead();
+
+  // -- outbox (the delivery side calls these after each response) --
+  // Pending rows with next_attempt_at <= now, whose endpoint is not disabled and that are not
+  // leased, oldest due first; each is leased until now + lease_seconds so that a second worker
+  // does not take it, and becomes claimable again if the worker dies (at-least-once delivery).
+  Result<std::vector<OutboxMessage>> ClaimDue(std::int64_t now, int limit, std::int64_t lease_seconds = 60);
+  // Records one attempt and the outcome in one transaction; clears the lease.
+  // kRetry: next_attempt_at is when to try again. kDead: dead_reason says why (shown in console).
+  Status RecordAttempt(std::int64_t id, const Attempt& attempt, AttemptOutcome outcome,
+                       std::int64_t next_attempt_at = 0, const std::string& dead_reason = "");
+  Status MarkDelivered(std::int64_t id, const Attempt& attempt);                 // = kDelivered
+  Status DeadLetter(std::int64_t id, const std::string& reason, std::int64_t at);  // no attempt
+  // A dead (or delivered) row goes back to pending, due at `now`, attempts reset to 0; keeps its
+  // webhook_id so the lender deduplicates it.
+  Status Replay(std::int64_t id, std::int64_t now);
+  Result<OutboxMessage> GetOutbox(std::int64_t id);
+  Result<std::vector<OutboxMessage>> ListOutbox(std::optional<OutboxState> state, int limit, int offset = 0);
+  Result<std::vector<AttemptRow>> ListAttempts(std::int64_t id);
+  Result<OutboxCounts> CountOutbox(std::int64_t now);
+  // A 410 from the lender disables its endpoint: ClaimDue skips its rows until re-enabled.
+  Status DisableEndpoint(const std::string& endpoint, const std::string& reason, std::int64_t at);
+  Status EnableEndpoint(const std::string& endpoint);
+  Result<std::vector<EndpointState>> DisabledEndpoints();
+
+  // -- retention --
+  // Deletes evidence and descriptors of sessions created before `cutoff` (unix seconds), marks
+  // those sessions purged (decisions, results and audit stay), then checkpoints the WAL with
+  // TRUNCATE and VACUUMs so that no freed page still holds the old bytes (secure_delete zeroes
+  // them as well). Call with no other process writing for a complete WAL truncation.
+  Result<PurgeReport> PurgeBiometrics(std::int64_t cutoff);
+
+  // -- maintenance --
+  // integrity_check + foreign_key_check + cipher information. Corruption is reported in the
+  // report (ok=false) where SQLite can describe it; a page that cannot be decrypted at all
+  // returns store_corrupt.
+  Result<CheckReport> Check();
+  // Re-encrypts every page with the key in new_key_file (same format rules as key_file). The data
+  // is intact; afterwards only the new key opens the file. The caller then installs the new key
+  // file in place of the old one.
+  Status Rekey(const std::filesystem::path& new_key_file);
+  // Schema version applied (the highest row in schema_version).
+  Result<std::int64_t> SchemaVersion();
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads and validates a store key file (mode, size/format). Returns the 32 key bytes.
+// Codes: store_key_missing, insecure_permissions, store_key_invalid.
+Result<std::string> ReadStoreKey(const std::filesystem::path& key_file);
+// Writes a new random 32-byte key to `path` with mode 0600 (fails with `exists` if present), for
+// `veridge keys init` and tests.
+Status GenerateKeyFile(const std::filesystem::path& path);
+// Lowercase hex SHA-256 of bytes (used for evidence references).
+std::string Sha256Hex(const std::string& bytes);
+
+}  // namespace veridge::store
