@@ -1,0 +1,347 @@
+#include "outbox/signing.h"
+
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <memory>
+
+namespace veridge::outbox {
+namespace {
+
+// ---- canonical JSON ----------------------------------------------------------------------------
+
+// ECMAScript Number::toString for a finite double (RFC 8785 §3.2.2.3). std::to_chars without a
+// precision gives the shortest digit string that round-trips, which is what ECMAScript requires;
+// only the layout (where the point goes, when to switch to exponent form) differs.
+std::string EcmaNumber(double d) {
+  if (d == 0) return "0";  // also -0
+  std::string sign;
+  if (d < 0) {
+    sign = "-";
+    d = -d;
+  }
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  std::string sci(buf, r.ptr);  // "d.ddde+XX" or "de-XX"
+  auto epos = sci.find('e');
+  std::string mant = sci.substr(0, epos);
+  int exp10 = std::stoi(sci.substr(epos + 1));
+  std::string digits;
+  for (char c : mant)
+    if (c != '.') digits += c;
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  const int k = static_cast<int>(digits.size());
+  const int n = exp10 + 1;  // value = 0.digits * 10^n
+  std::string out;
+  if (k <= n && n <= 21) {
+    out = digits + std::string(static_cast<size_t>(n - k), '0');
+  } else if (0 < n && n <= 21) {
+    out = digits.substr(0, static_cast<size_t>(n)) + "." + digits.substr(static_cast<size_t>(n));
+  } else if (-6 < n && n <= 0) {
+    out = "0." + std::string(static_cast<size_t>(-n), '0') + digits;
+  } else {
+    int e = n - 1;
+    out = digits.substr(0, 1);
+    if (k > 1) out += "." + digits.substr(1);
+    out += e < 0 ? "e-" : "e+";
+    out += std::to_string(std::abs(e));
+  }
+  return sign + out;
+}
+
+// UTF-8 -> UTF-16 code units, for RFC 8785's member ordering. Input was already validated.
+std::u16string Utf16(const std::string& s) {
+  std::u16string out;
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    char32_t cp;
+    int len;
+    if (c < 0x80) { cp = c; len = 1; }
+    else if ((c >> 5) == 6) { cp = c & 0x1F; len = 2; }
+    else if ((c >> 4) == 14) { cp = c & 0x0F; len = 3; }
+    else { cp = c & 0x07; len = 4; }
+    for (int j = 1; j < len && i + static_cast<size_t>(j) < s.size(); ++j) cp = (cp << 6) | (static_cast<unsigned char>(s[i + static_cast<size_t>(j)]) & 0x3F);
+    i += static_cast<size_t>(len);
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      out += static_cast<char16_t>(0xD800 + (cp >> 10));
+      out += static_cast<char16_t>(0xDC00 + (cp & 0x3FF));
+    } else {
+      out += static_cast<char16_t>(cp);
+    }
+  }
+  return out;
+}
+
+// nlohmann's escaping with ensure_ascii=false is exactly RFC 8785's: \b \t \n \f \r \" \\ and
+// \u00xx (lowercase hex) for the other controls; everything else is written as UTF-8.
+std::string QuoteString(const std::string& s) {
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+}
+
+Status WriteCanonical(const nlohmann::json& v, std::string& out, int depth) {
+  if (depth > 64) return Status::InvalidInput("not_canonicalizable", "JSON nested deeper than 64 levels");
+  using T = nlohmann::json::value_t;
+  switch (v.type()) {
+    case T::null: out += "null"; return Status::Ok();
+    case T::boolean: out += v.get<bool>() ? "true" : "false"; return Status::Ok();
+    case T::number_integer: out += std::to_string(v.get<std::int64_t>()); return Status::Ok();
+    case T::number_unsigned: out += std::to_string(v.get<std::uint64_t>()); return Status::Ok();
+    case T::number_float: {
+      double d = v.get<double>();
+      if (!std::isfinite(d)) return Status::InvalidInput("not_canonicalizable", "JSON has a NaN or infinite number");
+      out += EcmaNumber(d);
+      return Status::Ok();
+    }
+    case T::string:
+      try {
+        out += QuoteString(v.get_ref<const std::string&>());
+      } catch (const nlohmann::json::exception&) {
+        return Status::InvalidInput("not_canonicalizable", "JSON string is not valid UTF-8");
+      }
+      return Status::Ok();
+    case T::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v) {
+        if (!first) out += ',';
+        first = false;
+        VERIDGE_RETURN_IF_ERROR(WriteCanonical(e, out, depth + 1));
+      }
+      out += ']';
+      return Status::Ok();
+    }
+    case T::object: {
+      std::vector<std::pair<std::u16string, nlohmann::json::const_iterator>> members;
+      for (auto it = v.begin(); it != v.end(); ++it) members.emplace_back(Utf16(it.key()), it);
+      std::sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      out += '{';
+      bool first = true;
+      for (const auto& [k16, it] : members) {
+        if (!first) out += ',';
+        first = false;
+        try {
+          out += QuoteString(it.key());
+        } catch (const nlohmann::json::exception&) {
+          return Status::InvalidInput("not_canonicalizable", "JSON member name is not valid UTF-8");
+        }
+        out += ':';
+        VERIDGE_RETURN_IF_ERROR(WriteCanonical(it.value(), out, depth + 1));
+      }
+      out += '}';
+      return Status::Ok();
+    }
+    default:
+      return Status::InvalidInput("not_canonicalizable", "JSON value of a type that has no canonical form (binary or discarded)");
+  }
+}
+
+// ---- base64 ------------------------------------------------------------------------------------
+
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char kB64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string Encode(std::string_view in, const char* alphabet, bool pad) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += alphabet[v & 63];
+  }
+  size_t rest = in.size() - i;
+  if (rest) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (rest == 2) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    if (rest == 2) out += alphabet[(v >> 6) & 63];
+    if (pad) out += rest == 1 ? "==" : "=";
+  }
+  return out;
+}
+
+Result<std::string> Decode(std::string_view in, bool url) {
+  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+  std::string out;
+  out.reserve(in.size() * 3 / 4);
+  unsigned acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == (url ? '-' : '+')) v = 62;
+    else if (c == (url ? '_' : '/')) v = 63;
+    else return Status::InvalidInput("bad_base64", url ? "not base64url text" : "not base64 text");
+    acc = (acc << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  if (bits >= 6) return Status::InvalidInput("bad_base64", "base64 text has a dangling character");
+  return out;
+}
+
+struct PkeyFree { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
+struct X509Free { void operator()(X509* p) const { X509_free(p); } };
+struct MdCtxFree { void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); } };
+struct SigFree { void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); } };
+
+}  // namespace
+
+Result<std::string> CanonicalJson(const nlohmann::json& value) {
+  std::string out;
+  VERIDGE_RETURN_IF_ERROR(WriteCanonical(value, out, 0));
+  return out;
+}
+
+std::string Base64Encode(std::string_view bytes) { return Encode(bytes, kB64, true); }
+std::string Base64UrlEncode(std::string_view bytes) { return Encode(bytes, kB64Url, false); }
+Result<std::string> Base64Decode(std::string_view text) { return Decode(text, false); }
+Result<std::string> Base64UrlDecode(std::string_view text) { return Decode(text, true); }
+
+std::string Sha256(std::string_view bytes) {
+  std::string out(32, '\0');
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), reinterpret_cast<unsigned char*>(out.data()), &len, EVP_sha256(), nullptr);
+  return out;
+}
+
+std::string HmacSha256(std::string_view key, std::string_view data) {
+  std::string out(32, '\0');
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), reinterpret_cast<unsigned char*>(out.data()), &len);
+  return out;
+}
+
+// ---- Standard Webhooks -------------------------------------------------------------------------
+
+Result<WebhookSecret> WebhookSecret::Parse(std::string_view text) {
+  auto is_space = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  constexpr std::string_view kPrefix = "whsec_";
+  if (text.substr(0, kPrefix.size()) != kPrefix)
+    return Status::InvalidInput("bad_webhook_secret", "webhook secret must look like whsec_<base64>; ask the lender for their Standard Webhooks secret");
+  text.remove_prefix(kPrefix.size());
+  auto key = Base64Decode(text);
+  if (!key.ok()) return Status::InvalidInput("bad_webhook_secret", "the part after whsec_ is not valid base64");
+  if (key->size() < 16) return Status::InvalidInput("bad_webhook_secret", "webhook secret is shorter than 16 bytes; use a longer one");
+  WebhookSecret s;
+  s.key_ = std::move(*key);
+  return s;
+}
+
+std::string WebhookSecret::Generate() {
+  std::string key(32, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size()));
+  std::string out = "whsec_" + Base64Encode(key);
+  OPENSSL_cleanse(key.data(), key.size());
+  return out;
+}
+
+std::string WebhookSignature(const WebhookSecret& secret, std::string_view id, std::int64_t timestamp,
+                             std::string_view body) {
+  std::string to_sign;
+  to_sign.reserve(id.size() + body.size() + 24);
+  to_sign.append(id).append(".").append(std::to_string(timestamp)).append(".").append(body);
+  return "v1," + Base64Encode(HmacSha256(secret.key(), to_sign));
+}
+
+Status VerifyWebhook(const WebhookSecret& secret, const WebhookHeaders& headers, std::string_view body,
+                     std::int64_t now_unix, std::chrono::seconds tolerance) {
+  if (headers.id.empty() || headers.timestamp.empty() || headers.signature.empty())
+    return Status::InvalidInput("missing_header", "delivery lacks webhook-id, webhook-timestamp or webhook-signature");
+  std::int64_t ts = 0;
+  auto [p, ec] = std::from_chars(headers.timestamp.data(), headers.timestamp.data() + headers.timestamp.size(), ts);
+  if (ec != std::errc() || p != headers.timestamp.data() + headers.timestamp.size())
+    return Status::InvalidInput("bad_timestamp", "webhook-timestamp is not a decimal number of seconds");
+  if (ts < now_unix - tolerance.count())
+    return Status::InvalidInput("timestamp_too_old", "webhook-timestamp is older than the tolerance; a replayed or delayed delivery is refused");
+  if (ts > now_unix + tolerance.count())
+    return Status::InvalidInput("timestamp_too_new", "webhook-timestamp is in the future; check both clocks");
+  const std::string expected = WebhookSignature(secret, headers.id, ts, body).substr(3);  // drop "v1,"
+  // Several space-separated signatures may be present (key rotation); any v1 match suffices.
+  std::string_view sigs = headers.signature;
+  while (!sigs.empty()) {
+    size_t sp = sigs.find(' ');
+    std::string_view one = sigs.substr(0, sp);
+    sigs = sp == std::string_view::npos ? std::string_view{} : sigs.substr(sp + 1);
+    if (one.substr(0, 3) != "v1,") continue;
+    one.remove_prefix(3);
+    if (one.size() == expected.size() && CRYPTO_memcmp(one.data(), expected.data(), expected.size()) == 0)
+      return Status::Ok();
+  }
+  return Status::InvalidInput("signature_mismatch", "no webhook-signature matches: the body was altered or the secret is wrong");
+}
+
+// ---- JWS ---------------------------------------------------------------------------------------
+
+Result<DecodedJws> DecodeJws(std::string_view compact) {
+  if (compact.size() > 1024 * 1024) return Status::InvalidInput("bad_jws", "JWS larger than 1 MiB");
+  size_t d1 = compact.find('.');
+  size_t d2 = d1 == std::string_view::npos ? d1 : compact.find('.', d1 + 1);
+  if (d2 == std::string_view::npos || compact.find('.', d2 + 1) != std::string_view::npos)
+    return Status::InvalidInput("bad_jws", "not a compact JWS (three base64url parts separated by dots)");
+  auto h = Base64UrlDecode(compact.substr(0, d1));
+  auto p = Base64UrlDecode(compact.substr(d1 + 1, d2 - d1 - 1));
+  auto s = Base64UrlDecode(compact.substr(d2 + 1));
+  if (!h.ok() || !p.ok() || !s.ok()) return Status::InvalidInput("bad_jws", "a JWS part is not base64url");
+  DecodedJws out;
+  out.header = nlohmann::json::parse(*h, nullptr, false);
+  if (!out.header.is_object()) return Status::InvalidInput("bad_jws", "JWS header is not a JSON object");
+  out.payload = std::move(*p);
+  out.signing_input = std::string(compact.substr(0, d2));
+  out.signature = std::move(*s);
+  return out;
+}
+
+Result<DecodedJws> VerifyJwsWithX5c(std::string_view compact) {
+  auto jws = DecodeJws(compact);
+  if (!jws.ok()) return jws.status();
+  const auto& h = jws->header;
+  if (h.value("alg", "") != "ES256") return Status::InvalidInput("unsupported_alg", "JWS alg is not ES256");
+  if (!h.contains("x5c") || !h["x5c"].is_array() || h["x5c"].empty() || !h["x5c"][0].is_string())
+    return Status::InvalidInput("bad_x5c", "JWS header has no x5c certificate chain");
+  auto der = Base64Decode(h["x5c"][0].get<std::string>());  // x5c is standard base64 (RFC 7515 §4.1.6)
+  if (!der.ok()) return Status::InvalidInput("bad_x5c", "x5c[0] is not base64");
+  const unsigned char* dp = reinterpret_cast<const unsigned char*>(der->data());
+  std::unique_ptr<X509, X509Free> cert(d2i_X509(nullptr, &dp, static_cast<long>(der->size())));
+  if (!cert) return Status::InvalidInput("bad_x5c", "x5c[0] is not a DER certificate");
+  std::unique_ptr<EVP_PKEY, PkeyFree> key(X509_get_pubkey(cert.get()));
+  if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_EC || EVP_PKEY_get_bits(key.get()) != 256)
+    return Status::InvalidInput("bad_x5c", "x5c[0] does not hold a P-256 key");
+  if (jws->signature.size() != 64) return Status::InvalidInput("signature_mismatch", "ES256 signature is not 64 bytes (r||s)");
+  std::unique_ptr<ECDSA_SIG, SigFree> sig(ECDSA_SIG_new());
+  BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(jws->signature.data()), 32, nullptr);
+  BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(jws->signature.data()) + 32, 32, nullptr);
+  ECDSA_SIG_set0(sig.get(), r, s);
+  unsigned char* dersig = nullptr;
+  int dersig_len = i2d_ECDSA_SIG(sig.get(), &dersig);
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  int ok = dersig_len > 0 && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) == 1 &&
+           EVP_DigestVerify(ctx.get(), dersig, static_cast<size_t>(dersig_len),
+                            reinterpret_cast<const unsigned char*>(jws->signing_input.data()), jws->signing_input.size()) == 1;
+  OPENSSL_free(dersig);
+  if (!ok) return Status::InvalidInput("signature_mismatch", "JWS signature does not verify with the x5c[0] key");
+  return jws;
+}
+
+}  // namespace veridge::outbox

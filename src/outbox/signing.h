@@ -1,0 +1,85 @@
+// outbox/signing.h — what makes a delivered result provable: canonical JSON, the device's compact
+// JWS (ES256) over it, and the Standard Webhooks 1.0 delivery signature.
+//
+// Contract
+//  * CanonicalJson: RFC 8785 (JCS) style — object members sorted by UTF-16 code units, no
+//    insignificant whitespace, strings escaped minimally (only '"', '\\' and controls < 0x20),
+//    numbers in ECMAScript Number-to-String form (1.0 -> "1", 1e-7 -> "1e-7"). Fails with
+//    "not_canonicalizable" on NaN/Infinity or invalid UTF-8. Integers are written as integers;
+//    callers keep them within ±2^53 so every JSON library reads them back exactly.
+//  * Jws*: compact serialisation, base64url without padding; ES256 signatures are the raw 64-byte
+//    r||s (RFC 7518 §3.4), never DER.
+//  * Webhook*: Standard Webhooks 1.0 — "v1,<base64 HMAC-SHA256(id.timestamp.body)>" keyed with
+//    the base64 part of a "whsec_<base64>" secret. Verification compares in constant time and
+//    refuses timestamps outside the tolerance (replay protection).
+//  * All functions are pure (no I/O) and thread-safe. Secrets never appear in error messages.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace veridge::outbox {
+
+Result<std::string> CanonicalJson(const nlohmann::json& value);
+
+std::string Base64Encode(std::string_view bytes);
+std::string Base64UrlEncode(std::string_view bytes);  // no padding
+// Both accept input with or without padding; code "bad_base64".
+Result<std::string> Base64Decode(std::string_view text);
+Result<std::string> Base64UrlDecode(std::string_view text);
+
+std::string Sha256(std::string_view bytes);                 // raw 32 bytes
+std::string HmacSha256(std::string_view key, std::string_view data);  // raw 32 bytes
+
+// ---- Standard Webhooks ----------------------------------------------------------------------
+// A webhook secret, decoded. Parse accepts "whsec_<base64>" (surrounding whitespace ignored);
+// codes "bad_webhook_secret" (wrong prefix, bad base64, key shorter than 16 bytes).
+class WebhookSecret {
+ public:
+  static Result<WebhookSecret> Parse(std::string_view text);
+  // A fresh random secret (32 bytes) in "whsec_" form, for development set-ups and tests.
+  static std::string Generate();
+  const std::string& key() const { return key_; }
+
+ private:
+  std::string key_;
+};
+
+// "v1,<base64 signature>".
+std::string WebhookSignature(const WebhookSecret& secret, std::string_view id, std::int64_t timestamp,
+                             std::string_view body);
+
+struct WebhookHeaders {
+  std::string id;         // webhook-id
+  std::string timestamp;  // webhook-timestamp (decimal seconds since the epoch)
+  std::string signature;  // webhook-signature: space-separated "v1,<sig>" entries
+};
+
+// Verifies one delivery as a lender would. Codes: "missing_header", "bad_timestamp",
+// "timestamp_too_old", "timestamp_too_new", "signature_mismatch".
+Status VerifyWebhook(const WebhookSecret& secret, const WebhookHeaders& headers, std::string_view body,
+                     std::int64_t now_unix, std::chrono::seconds tolerance = std::chrono::minutes(5));
+
+// ---- JWS --------------------------------------------------------------------------------------
+struct DecodedJws {
+  nlohmann::json header;
+  std::string payload;         // the decoded payload bytes (canonical JSON for Veridge results)
+  std::string signing_input;   // "<b64url header>.<b64url payload>"
+  std::string signature;       // raw r||s
+};
+// Splits and decodes a compact JWS without verifying it. Code "bad_jws".
+Result<DecodedJws> DecodeJws(std::string_view compact);
+
+// Verifies an ES256 compact JWS with the public key of the first certificate in its x5c header
+// (the chain itself is NOT validated here: a lender checks it against its trust anchors).
+// Returns the decoded JWS. Codes: "bad_jws", "unsupported_alg", "bad_x5c", "signature_mismatch".
+Result<DecodedJws> VerifyJwsWithX5c(std::string_view compact);
+
+}  // namespace veridge::outbox
