@@ -1,8 +1,170 @@
-// Placeholder: the cert command family is registered here once its module lands.
+// veridge cert verify | cert prove — the certificate factor on the command line (issue 4).
+#include <iostream>
+#include <map>
+
 #include "app/cli.h"
+#include "pki/pki.h"
+// possession.h: added with cert prove
 
 namespace veridge::app {
 
-void RegisterCertCommands(CLI::App& /*app*/, CommandContext& /*ctx*/) {}
+namespace {
+
+nlohmann::json ChainJson(const std::vector<pki::ChainEntry>& chain) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& e : chain)
+    arr.push_back({{"subject", e.subject},
+                   {"issuer", e.issuer},
+                   {"serial", e.serial},
+                   {"sha256", e.sha256_fingerprint},
+                   {"not_before", e.not_before},
+                   {"not_after", e.not_after}});
+  return arr;
+}
+
+// Reads a file the CLI contract says holds PEM; a directory is read as a cache of PEM/DER files.
+Status ReadPemInputs(const std::string& path, const char* what, std::vector<std::string>* out) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    auto all = pki::ReadBundleDirectory(path);
+    if (!all.ok()) return all.status().WithContext(what);
+    for (auto& b : *all) out->push_back(std::move(b));
+    return Status::Ok();
+  }
+  auto b = pki::ReadBundleFile(path);
+  if (!b.ok()) return b.status().WithContext(what);
+  if (b->find("-----BEGIN ") == std::string::npos) {
+    if (!b->empty() && static_cast<unsigned char>((*b)[0]) == 0x30)
+      return Status::InvalidInput("expected_pem", std::string(what) + " " + path +
+                                                      " is DER, not PEM; convert it with `openssl x509 -inform DER "
+                                                      "-in FILE -out FILE.pem` (or `openssl crl -inform DER ...`)");
+    return Status::InvalidInput("malformed", std::string(what) + " " + path + " holds no PEM block");
+  }
+  out->push_back(std::move(*b));
+  return Status::Ok();
+}
+
+struct VerifyArgs {
+  std::string trust, untrusted, at, purpose = "any", profile = "strict", revocation = "require",
+                                    stale_crl = "reject", key_usage, leaf;
+  std::vector<std::string> crls, ocsp, dns, ips, emails, ekus, policies;
+  int max_depth = 8;
+  bool explicit_policy = false, inhibit_map = false, inhibit_any = false, json = false;
+};
+
+int RunVerify(const VerifyArgs& a) {
+  pki::ValidationOptions o;
+  Status st = ReadPemInputs(a.trust, "trust anchors", &o.trust_anchors);
+  if (st.ok() && !a.untrusted.empty()) st = ReadPemInputs(a.untrusted, "untrusted intermediates", &o.untrusted);
+  for (const auto& c : a.crls)
+    if (st.ok()) st = ReadPemInputs(c, "CRL", &o.crls);
+  for (const auto& f : a.ocsp) {
+    if (!st.ok()) break;
+    auto b = pki::ReadBundleFile(f);  // OCSP responses are DER (as served by responders)
+    if (!b.ok()) st = b.status().WithContext("OCSP response");
+    else o.ocsp_responses.push_back(std::move(*b));
+  }
+  std::vector<std::string> leaf;
+  if (st.ok()) st = ReadPemInputs(a.leaf, "leaf certificate", &leaf);
+  if (!st.ok()) return ReportError(st, a.json);
+  if (!a.at.empty()) {
+    auto t = pki::ParseRfc3339(a.at);
+    if (!t.ok()) return ReportError(t.status(), a.json);
+    o.at_unix = *t;
+  }
+  static const std::map<std::string, pki::Purpose> kPurposes = {
+      {"any", pki::Purpose::kAny}, {"client", pki::Purpose::kClient}, {"server", pki::Purpose::kServer}};
+  static const std::map<std::string, pki::Profile> kProfiles = {
+      {"strict", pki::Profile::kStrict}, {"rfc5280", pki::Profile::kRfc5280}, {"pkits", pki::Profile::kRfc5280}};
+  static const std::map<std::string, pki::RevocationMode> kRev = {{"require", pki::RevocationMode::kRequire},
+                                                                  {"if-available", pki::RevocationMode::kIfAvailable},
+                                                                  {"none", pki::RevocationMode::kNone}};
+  static const std::map<std::string, pki::StaleCrlAction> kStale = {{"reject", pki::StaleCrlAction::kReject},
+                                                                    {"review", pki::StaleCrlAction::kReview}};
+  o.purpose = kPurposes.at(a.purpose);
+  o.profile = kProfiles.at(a.profile);
+  o.revocation = kRev.at(a.revocation);
+  o.stale_crl = kStale.at(a.stale_crl);
+  o.dns_names = a.dns;
+  o.ip_addresses = a.ips;
+  o.emails = a.emails;
+  o.required_ekus = a.ekus;
+  if (!a.key_usage.empty()) {
+    std::string cur;
+    for (char c : a.key_usage + ",") {
+      if (c == ',') {
+        if (!cur.empty()) o.required_key_usage.push_back(cur);
+        cur.clear();
+      } else {
+        cur.push_back(c);
+      }
+    }
+  }
+  o.max_depth = a.max_depth;
+  o.initial_policy_set = a.policies;
+  o.explicit_policy = a.explicit_policy;
+  o.inhibit_policy_mapping = a.inhibit_map;
+  o.inhibit_any_policy = a.inhibit_any;
+
+  auto r = pki::ValidateCertificate(leaf.front(), o);
+  if (!r.ok()) return ReportError(r.status(), a.json);
+  if (a.json) {
+    PrintJson({{"valid", r->valid},
+               {"code", r->code},
+               {"reason", r->reason},
+               {"review", r->review},
+               {"failed_depth", r->failed_depth},
+               {"profile", pki::ProfileName(o.profile)},
+               {"chain", ChainJson(r->chain)}});
+  } else {
+    std::cout << (r->valid ? "valid" : (r->review ? "review" : "INVALID")) << " (" << r->code << "): " << r->reason
+              << "\n";
+    for (std::size_t i = 0; i < r->chain.size(); ++i)
+      std::cout << "  [" << i << "] " << r->chain[i].subject << "  serial " << r->chain[i].serial << "  "
+                << r->chain[i].not_before << " .. " << r->chain[i].not_after << "\n";
+  }
+  return r->valid ? kExitOk : kExitNegative;
+}
+
+void RegisterVerify(CLI::App& cert, CommandContext& ctx) {
+  auto* cmd = cert.add_subcommand("verify", "Validate a certificate path to the trust anchors (RFC 5280 + policy)");
+  auto a = std::make_shared<VerifyArgs>();
+  cmd->add_option("--trust", a->trust, "Trust anchors: PEM bundle file or directory")->required();
+  cmd->add_option("--untrusted", a->untrusted, "Intermediate certificates (PEM), any order");
+  cmd->add_option("--crl", a->crls, "CRL file (PEM) or CRL cache directory; repeatable");
+  cmd->add_option("--ocsp", a->ocsp, "DER OCSP response (cached or stapled); repeatable");
+  cmd->add_option("--at", a->at, "Validation time, RFC 3339 (default: now)");
+  cmd->add_option("--purpose", a->purpose, "client|server|any")->check(CLI::IsMember({"client", "server", "any"}));
+  cmd->add_option("--profile", a->profile,
+                  "strict (default: weak keys/SHA-1/AKI-SKI/CA leaf/CN-only rejected) | rfc5280 (plain RFC 5280; "
+                  "alias pkits, for conformance suites only)")
+      ->check(CLI::IsMember({"strict", "rfc5280", "pkits"}));
+  cmd->add_option("--revocation", a->revocation, "require (default) | if-available | none")
+      ->check(CLI::IsMember({"require", "if-available", "none"}));
+  cmd->add_option("--stale-crl", a->stale_crl, "reject (default) | review: what a CRL past nextUpdate means")
+      ->check(CLI::IsMember({"reject", "review"}));
+  cmd->add_option("--dns", a->dns, "DNS name the certificate must carry; repeatable");
+  cmd->add_option("--ip", a->ips, "IP address the certificate must carry; repeatable");
+  cmd->add_option("--email", a->emails, "E-mail address the certificate must carry; repeatable");
+  cmd->add_option("--eku", a->ekus, "Required EKU (name or OID); repeatable");
+  cmd->add_option("--key-usage", a->key_usage, "Required key usage bits, comma-separated");
+  cmd->add_option("--max-depth", a->max_depth, "Maximum number of intermediates")->check(CLI::Range(0, 32));
+  cmd->add_option("--policy", a->policies, "Initial policy set OID; repeatable (default anyPolicy)");
+  cmd->add_flag("--explicit-policy", a->explicit_policy, "Require an acceptable policy (RFC 5280 initial-explicit-policy)");
+  cmd->add_flag("--inhibit-policy-mapping", a->inhibit_map, "RFC 5280 initial-policy-mapping-inhibit");
+  cmd->add_flag("--inhibit-any-policy", a->inhibit_any, "RFC 5280 initial-any-policy-inhibit");
+  cmd->add_flag("--json", a->json, "Machine-readable output");
+  cmd->add_option("LEAF", a->leaf, "End-entity certificate (PEM)")->required();
+  cmd->callback([&ctx, a] { ctx.exit_code = RunVerify(*a); });
+}
+
+}  // namespace
+
+void RegisterCertCommands(CLI::App& app, CommandContext& ctx) {
+  auto* cert = app.add_subcommand("cert", "Certificate factor: path validation and proof of possession");
+  cert->require_subcommand(1);
+  RegisterVerify(*cert, ctx);
+  // RegisterProve: added with the PKCS#11 step
+}
 
 }  // namespace veridge::app

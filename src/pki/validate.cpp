@@ -1,0 +1,828 @@
+// Path validation: OpenSSL's X509_verify_cert as the RFC 5280 engine, our path building and
+// policy around it (see pki.h for the contract).
+#include <openssl/bn.h>
+#include <openssl/objects.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <set>
+
+#include "common/files.h"
+#include "pki/ossl.h"
+#include "pki/pki.h"
+
+namespace veridge::pki {
+
+using namespace ossl;
+
+namespace {
+
+struct Failure {
+  std::string code;
+  std::string reason;
+  int depth = -1;
+};
+
+std::string DescribeAt(X509* cert, int depth) {
+  std::string s = " (certificate at depth " + std::to_string(depth);
+  if (cert) s += ", subject \"" + NameToString(X509_get_subject_name(cert)) + "\"";
+  return s + ")";
+}
+
+// OpenSSL verification error -> our stable code.
+std::string CodeFor(int err) {
+  switch (err) {
+    case X509_V_ERR_CERT_HAS_EXPIRED: return "expired";
+    case X509_V_ERR_CERT_NOT_YET_VALID: return "not_yet_valid";
+    case X509_V_ERR_CERT_REVOKED: return "revoked";
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_AKID_SKID_MISMATCH:
+    case X509_V_ERR_AKID_ISSUER_SERIAL_MISMATCH:
+    case X509_V_ERR_SUBJECT_ISSUER_MISMATCH:
+    case X509_V_ERR_PATH_LOOP: return "path_not_found";
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_CERT_UNTRUSTED:
+    case X509_V_ERR_CERT_REJECTED: return "untrusted_root";
+    case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
+    case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:
+    case X509_V_ERR_NO_ISSUER_PUBLIC_KEY:
+    case X509_V_ERR_UNSUPPORTED_SIGNATURE_ALGORITHM:
+    case X509_V_ERR_SIGNATURE_ALGORITHM_MISMATCH: return "bad_signature";
+    case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
+    case X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE:
+    case X509_V_ERR_KU_KEY_CERT_SIGN_INVALID_FOR_NON_CA:
+    case X509_V_ERR_PATHLEN_WITHOUT_KU_KEY_CERT_SIGN: return "bad_key_usage";
+    case X509_V_ERR_INVALID_PURPOSE: return "bad_eku";
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+    case X509_V_ERR_EMAIL_MISMATCH: return "name_mismatch";
+    case X509_V_ERR_PATH_LENGTH_EXCEEDED: return "pathlen_exceeded";
+    case X509_V_ERR_PERMITTED_VIOLATION:
+    case X509_V_ERR_EXCLUDED_VIOLATION:
+    case X509_V_ERR_SUBTREE_MINMAX:
+    case X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE:
+    case X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX:
+    case X509_V_ERR_UNSUPPORTED_NAME_SYNTAX: return "name_constraints";
+    case X509_V_ERR_NO_EXPLICIT_POLICY:
+    case X509_V_ERR_INVALID_POLICY_EXTENSION: return "policy_mismatch";
+    case X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION:
+    case X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION: return "unknown_critical_extension";
+    case X509_V_ERR_INVALID_CA:
+    case X509_V_ERR_INVALID_NON_CA: return "invalid_ca";
+    case X509_V_ERR_CERT_CHAIN_TOO_LONG: return "chain_too_long";
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER: return "crl_missing";
+    case X509_V_ERR_CRL_HAS_EXPIRED: return "crl_stale";
+    case X509_V_ERR_CRL_NOT_YET_VALID: return "crl_not_yet_valid";
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
+    case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
+    case X509_V_ERR_DIFFERENT_CRL_SCOPE:
+    case X509_V_ERR_CRL_PATH_VALIDATION_ERROR:
+    case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN: return "crl_invalid";
+    case X509_V_ERR_EE_KEY_TOO_SMALL:
+    case X509_V_ERR_CA_KEY_TOO_SMALL: return "weak_key";
+    case X509_V_ERR_CA_MD_TOO_WEAK: return "weak_signature";
+    case X509_V_ERR_MISSING_AUTHORITY_KEY_IDENTIFIER: return "missing_aki";
+    case X509_V_ERR_MISSING_SUBJECT_KEY_IDENTIFIER: return "missing_ski";
+    case X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD:
+    case X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD:
+    case X509_V_ERR_INVALID_EXTENSION:
+    case X509_V_ERR_PATHLEN_INVALID_FOR_NON_CA:
+    case X509_V_ERR_ISSUER_NAME_EMPTY:
+    case X509_V_ERR_SUBJECT_NAME_EMPTY:
+    case X509_V_ERR_EMPTY_SUBJECT_ALT_NAME:
+    case X509_V_ERR_EMPTY_SUBJECT_SAN_NOT_CRITICAL:
+    case X509_V_ERR_CA_BCONS_NOT_CRITICAL:
+    case X509_V_ERR_AUTHORITY_KEY_IDENTIFIER_CRITICAL:
+    case X509_V_ERR_SUBJECT_KEY_IDENTIFIER_CRITICAL:
+    case X509_V_ERR_CA_CERT_MISSING_KEY_USAGE:
+    case X509_V_ERR_EXTENSIONS_REQUIRE_VERSION_3:
+    case X509_V_ERR_EC_KEY_EXPLICIT_PARAMS: return "malformed";
+    default: return "invalid";
+  }
+}
+
+// What the operator or holder can do about a failure (appended to the reason).
+const char* HintFor(const std::string& code) {
+  if (code == "expired") return "the holder needs a renewed certificate";
+  if (code == "not_yet_valid") return "check the appliance clock, or wait until the certificate starts";
+  if (code == "revoked") return "the issuer revoked this certificate; do not accept it";
+  if (code == "path_not_found") return "supply the missing intermediate certificate(s) with --untrusted";
+  if (code == "untrusted_root") return "the chain ends at a root that is not a configured trust anchor";
+  if (code == "crl_missing") return "supply a current CRL (--crl) or OCSP response for every CA in the path";
+  if (code == "crl_stale") return "fetch a fresh CRL from the issuer; the cached one is past its nextUpdate";
+  if (code == "chain_too_long") return "the path is longer than the configured maximum depth";
+  return "";
+}
+
+Failure FromOpenSsl(int err, int depth, X509* cert) {
+  Failure f;
+  f.code = CodeFor(err);
+  f.depth = depth;
+  f.reason = std::string(X509_verify_cert_error_string(err)) + DescribeAt(cert, depth);
+  std::string hint = HintFor(f.code);
+  if (!hint.empty()) f.reason += "; " + hint;
+  return f;
+}
+
+bool SameCert(X509* a, X509* b) { return X509_cmp(a, b) == 0; }
+
+// Per-call state the verify callback sees (X509_STORE_CTX app data).
+struct CallbackState {
+  std::int64_t at = 0;
+  RevocationMode revocation = RevocationMode::kRequire;
+  StaleCrlAction stale_action = StaleCrlAction::kReject;
+  const std::vector<OcspBasicPtr>* ocsp = nullptr;
+  bool stale = false;
+  std::set<int> needs_ocsp;  // depths whose CRL was missing but an OCSP response may cover
+  int err = X509_V_OK;
+  int depth = -1;
+  X509* cert = nullptr;
+};
+
+int VerifyCallback(int ok, X509_STORE_CTX* ctx) {
+  auto* st = static_cast<CallbackState*>(X509_STORE_CTX_get_app_data(ctx));
+  if (ok || !st) return ok;
+  int err = X509_STORE_CTX_get_error(ctx);
+  int depth = X509_STORE_CTX_get_error_depth(ctx);
+  X509* cert = X509_STORE_CTX_get_current_cert(ctx);
+  switch (err) {
+    case X509_V_ERR_CERT_HAS_EXPIRED: {
+      // RFC 5280 4.1.2.5: the validity period includes notAfter; OpenSSL treats t == notAfter as
+      // expired. Accept exactly that second, nothing else.
+      std::int64_t na = 0;
+      if (cert && TimeToUnix(X509_get0_notAfter(cert), &na) && na == st->at) return 1;
+      break;
+    }
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+      if (st->stale_action == StaleCrlAction::kReview) {
+        st->stale = true;
+        return 1;
+      }
+      break;
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+      if (st->revocation == RevocationMode::kIfAvailable) return 1;
+      if (st->ocsp && !st->ocsp->empty()) {
+        st->needs_ocsp.insert(depth);  // decided after the path is built (OCSP needs the issuer)
+        return 1;
+      }
+      break;
+    default: break;
+  }
+  if (st->err == X509_V_OK) {
+    st->err = err;
+    st->depth = depth;
+    st->cert = cert;
+  }
+  return 0;
+}
+
+struct Attempt {
+  bool ok = false;
+  Failure failure;
+  X509StackPtr chain;
+  bool stale = false;
+  std::set<int> needs_ocsp;
+};
+
+// Checks the same extension OID appearing twice (RFC 5280 4.2: MUST NOT); OpenSSL 3.0 accepts it.
+std::optional<Failure> DuplicateExtension(X509* x, int depth) {
+  int n = X509_get_ext_count(x);
+  for (int i = 0; i < n; ++i) {
+    const ASN1_OBJECT* a = X509_EXTENSION_get_object(X509_get_ext(x, i));
+    for (int j = i + 1; j < n; ++j) {
+      if (OBJ_cmp(a, X509_EXTENSION_get_object(X509_get_ext(x, j))) == 0) {
+        char oid[80];
+        OBJ_obj2txt(oid, sizeof oid, a, 0);
+        return Failure{"malformed", std::string("the extension ") + oid + " appears twice" + DescribeAt(x, depth) +
+                                        "; RFC 5280 forbids duplicate extensions",
+                       depth};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+bool IsSelfSigned(X509* x) { return (X509_get_extension_flags(x) & EXFLAG_SS) != 0; }
+
+std::optional<Failure> StrictChecks(STACK_OF(X509) * chain, Purpose purpose) {
+  int n = sk_X509_num(chain);
+  for (int d = 0; d < n; ++d) {
+    X509* x = sk_X509_value(chain, d);
+    bool anchor = (d == n - 1);
+    EVP_PKEY* pk = X509_get0_pubkey(x);
+    if (!pk) return Failure{"malformed", "the public key cannot be decoded" + DescribeAt(x, d), d};
+    int bits = EVP_PKEY_get_bits(pk);
+    int id = EVP_PKEY_get_base_id(pk);
+    bool weak = false;
+    if (id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS || id == EVP_PKEY_DSA || id == EVP_PKEY_DH) weak = bits < 2048;
+    else if (id == EVP_PKEY_EC) weak = bits < 256;
+    else if (id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448) weak = false;
+    else weak = true;  // an algorithm we do not assess is not accepted
+    if (weak)
+      return Failure{"weak_key", std::string(OBJ_nid2sn(id)) + " key of " + std::to_string(bits) + " bits" +
+                                     DescribeAt(x, d) + "; Veridge requires RSA >= 2048 bits or EC >= P-256",
+                     d};
+    if (!anchor) {
+      // The anchor's own signature is not relied on (it is trusted by configuration).
+      int mdnid = NID_undef, pknid = NID_undef, secbits = 0;
+      uint32_t flags = 0;
+      if (X509_get_signature_info(x, &mdnid, &pknid, &secbits, &flags) != 1)
+        return Failure{"bad_signature", "unknown signature algorithm" + DescribeAt(x, d), d};
+      if (mdnid == NID_md5 || mdnid == NID_sha1 || mdnid == NID_md4 || mdnid == NID_md2 || mdnid == NID_mdc2 ||
+          (secbits > 0 && secbits < 112))
+        return Failure{"weak_signature", std::string("signed with ") + OBJ_nid2sn(mdnid) + DescribeAt(x, d) +
+                                             "; MD5/SHA-1 signatures are not accepted below the trust anchor",
+                       d};
+      if (!IsSelfSigned(x) && !X509_get0_authority_key_id(x))
+        return Failure{"missing_aki", "no authority key identifier" + DescribeAt(x, d) + " (RFC 5280 4.2.1.1)", d};
+    }
+    if (d > 0 && !anchor && !X509_get0_subject_key_id(x))
+      return Failure{"missing_ski", "CA certificate without subject key identifier" + DescribeAt(x, d) +
+                                        " (RFC 5280 4.2.1.2)",
+                     d};
+  }
+  X509* leaf = sk_X509_value(chain, 0);
+  if (purpose == Purpose::kClient && (X509_get_extension_flags(leaf) & EXFLAG_CA))
+    return Failure{"ca_leaf", "the applicant certificate is a CA certificate (basicConstraints CA:TRUE)" +
+                                  DescribeAt(leaf, 0) + "; a client certificate must be an end-entity certificate",
+                   0};
+  return std::nullopt;
+}
+
+struct KuName {
+  const char* name;
+  uint32_t bit;
+};
+constexpr KuName kKeyUsages[] = {
+    {"digitalSignature", KU_DIGITAL_SIGNATURE}, {"nonRepudiation", KU_NON_REPUDIATION},
+    {"contentCommitment", KU_NON_REPUDIATION},  {"keyEncipherment", KU_KEY_ENCIPHERMENT},
+    {"dataEncipherment", KU_DATA_ENCIPHERMENT}, {"keyAgreement", KU_KEY_AGREEMENT},
+    {"keyCertSign", KU_KEY_CERT_SIGN},          {"cRLSign", KU_CRL_SIGN},
+    {"encipherOnly", KU_ENCIPHER_ONLY},         {"decipherOnly", KU_DECIPHER_ONLY},
+};
+
+struct EkuName {
+  const char* name;
+  int nid;
+};
+constexpr EkuName kEkus[] = {
+    {"serverAuth", NID_server_auth},       {"clientAuth", NID_client_auth},
+    {"emailProtection", NID_email_protect}, {"codeSigning", NID_code_sign},
+    {"timeStamping", NID_time_stamp},       {"OCSPSigning", NID_OCSP_sign},
+    {"anyExtendedKeyUsage", NID_anyExtendedKeyUsage},
+};
+
+}  // namespace
+
+struct Validator::Impl {
+  ValidationOptions opts;  // names, purpose, profile (certificate bytes are cleared after parsing)
+  std::vector<X509Ptr> anchors;
+  std::vector<X509Ptr> untrusted;
+  std::vector<CrlPtr> crls;
+  std::vector<OcspBasicPtr> ocsp;
+  std::vector<std::string> ocsp_names;  // not used for lookup; kept for messages
+  StorePtr store;                       // anchors + CRLs, shared by every call (read-only)
+  struct CrlStackFree {
+    void operator()(STACK_OF(X509_CRL) * s) const { sk_X509_CRL_pop_free(s, X509_CRL_free); }
+  };
+  std::unique_ptr<STACK_OF(X509_CRL), CrlStackFree> crl_stack{sk_X509_CRL_new_null()};
+  std::vector<Asn1ObjPtr> policies;
+  std::vector<Asn1ObjPtr> ekus;
+  uint32_t ku_bits = 0;
+  unsigned long flags = 0;
+
+  std::int64_t Now() const { return opts.at_unix ? *opts.at_unix : static_cast<std::int64_t>(std::time(nullptr)); }
+
+  Attempt Run(X509_STORE* st, X509* leaf, STACK_OF(X509) * untrusted_stack, std::int64_t at) const;
+  std::optional<Failure> PostChecks(STACK_OF(X509) * chain, const Attempt& a, std::int64_t at) const;
+  std::optional<Failure> NameChecks(X509* leaf) const;
+  std::optional<Failure> UsageChecks(X509* leaf) const;
+  std::optional<Failure> OcspChecks(STACK_OF(X509) * chain, const std::set<int>& needs, std::int64_t at,
+                                    bool* stale) const;
+  std::vector<std::vector<X509*>> AlternativePaths(X509* leaf, const std::vector<X509*>& pool) const;
+};
+
+Attempt Validator::Impl::Run(X509_STORE* st, X509* leaf, STACK_OF(X509) * untrusted_stack, std::int64_t at) const {
+  Attempt a;
+  StoreCtxPtr ctx(X509_STORE_CTX_new());
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), st, leaf, untrusted_stack) != 1) {
+    a.failure = {"invalid", "cannot set up verification: " + DrainErrors(), -1};
+    return a;
+  }
+  X509_VERIFY_PARAM* p = X509_STORE_CTX_get0_param(ctx.get());
+  X509_VERIFY_PARAM_set_flags(p, flags);
+  X509_VERIFY_PARAM_set_time(p, static_cast<time_t>(at));
+  X509_VERIFY_PARAM_set_depth(p, opts.max_depth);
+  X509_VERIFY_PARAM_set_auth_level(p, 0);  // key/digest strength is our policy (named codes), not OpenSSL's
+  if (opts.purpose == Purpose::kClient) X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT);
+  if (opts.purpose == Purpose::kServer) X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_SERVER);
+  if (!policies.empty()) {
+    STACK_OF(ASN1_OBJECT)* pol = sk_ASN1_OBJECT_new_null();
+    for (const auto& o : policies) sk_ASN1_OBJECT_push(pol, OBJ_dup(o.get()));
+    X509_VERIFY_PARAM_set1_policies(p, pol);  // copies
+    sk_ASN1_OBJECT_pop_free(pol, ASN1_OBJECT_free);
+  }
+  // CRLs go to the context, not only the store: the store looks CRLs up by the certificate's
+  // issuer name, which misses indirect CRLs (issued by another CA, RFC 5280 5.2.5).
+  X509_STORE_CTX_set0_crls(ctx.get(), crl_stack.get());
+  CallbackState cs;
+  cs.at = at;
+  cs.revocation = opts.revocation;
+  cs.stale_action = opts.stale_crl;
+  cs.ocsp = &ocsp;
+  X509_STORE_CTX_set_app_data(ctx.get(), &cs);
+  X509_STORE_CTX_set_verify_cb(ctx.get(), VerifyCallback);
+  ERR_clear_error();
+  int rc = X509_verify_cert(ctx.get());
+  a.chain.reset(X509_STORE_CTX_get1_chain(ctx.get()));
+  a.stale = cs.stale;
+  a.needs_ocsp = cs.needs_ocsp;
+  if (rc == 1) {
+    a.ok = true;
+  } else {
+    int err = cs.err != X509_V_OK ? cs.err : X509_STORE_CTX_get_error(ctx.get());
+    int depth = cs.err != X509_V_OK ? cs.depth : X509_STORE_CTX_get_error_depth(ctx.get());
+    X509* cert = cs.err != X509_V_OK ? cs.cert : X509_STORE_CTX_get_current_cert(ctx.get());
+    if (err == X509_V_OK) err = X509_V_ERR_UNSPECIFIED;
+    a.failure = FromOpenSsl(err, depth, cert);
+  }
+  ERR_clear_error();
+  return a;
+}
+
+std::optional<Failure> Validator::Impl::NameChecks(X509* leaf) const {
+  for (const auto& dns : opts.dns_names) {
+    unsigned flags = X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;
+    if (X509_check_host(leaf, dns.c_str(), dns.size(), flags | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, nullptr) == 1)
+      continue;
+    if (X509_check_host(leaf, dns.c_str(), dns.size(), flags, nullptr) == 1) {
+      if (opts.profile == Profile::kRfc5280) continue;
+      return Failure{"cn_only_name", "the name \"" + dns + "\" is only in the subject CN, not in subjectAltName" +
+                                         DescribeAt(leaf, 0) + "; the server needs a certificate with a DNS SAN",
+                     0};
+    }
+    return Failure{"name_mismatch", "the certificate is not valid for the name \"" + dns + "\"" + DescribeAt(leaf, 0), 0};
+  }
+  for (const auto& ip : opts.ip_addresses) {
+    if (X509_check_ip_asc(leaf, ip.c_str(), 0) != 1)
+      return Failure{"name_mismatch", "the certificate is not valid for the address " + ip + DescribeAt(leaf, 0), 0};
+  }
+  for (const auto& em : opts.emails) {
+    if (X509_check_email(leaf, em.c_str(), em.size(), 0) != 1)
+      return Failure{"name_mismatch", "the certificate is not valid for the e-mail address " + em + DescribeAt(leaf, 0),
+                     0};
+  }
+  return std::nullopt;
+}
+
+std::optional<Failure> Validator::Impl::UsageChecks(X509* leaf) const {
+  if (ku_bits != 0) {
+    uint32_t ku = X509_get_key_usage(leaf);
+    bool absent = (ku == UINT32_MAX);
+    if (absent && opts.profile == Profile::kStrict)
+      return Failure{"bad_key_usage", "the certificate has no keyUsage extension but key usage is required" +
+                                          DescribeAt(leaf, 0),
+                     0};
+    if (!absent && (ku & ku_bits) != ku_bits)
+      return Failure{"bad_key_usage", "the certificate's keyUsage lacks a required bit" + DescribeAt(leaf, 0), 0};
+  }
+  if (!ekus.empty()) {
+    auto* eku = static_cast<EXTENDED_KEY_USAGE*>(X509_get_ext_d2i(leaf, NID_ext_key_usage, nullptr, nullptr));
+    if (!eku) {
+      if (opts.profile == Profile::kStrict)
+        return Failure{"bad_eku", "the certificate has no extendedKeyUsage extension but one is required" +
+                                      DescribeAt(leaf, 0),
+                       0};
+      return std::nullopt;
+    }
+    std::optional<Failure> out;
+    for (const auto& want : ekus) {
+      bool found = false;
+      for (int i = 0; i < sk_ASN1_OBJECT_num(eku); ++i) {
+        const ASN1_OBJECT* have = sk_ASN1_OBJECT_value(eku, i);
+        if (OBJ_cmp(have, want.get()) == 0 || OBJ_obj2nid(have) == NID_anyExtendedKeyUsage) found = true;
+      }
+      if (!found) {
+        char oid[80];
+        OBJ_obj2txt(oid, sizeof oid, want.get(), 0);
+        out = Failure{"bad_eku", std::string("the certificate's extendedKeyUsage lacks ") + oid + DescribeAt(leaf, 0), 0};
+        break;
+      }
+    }
+    sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+    return out;
+  }
+  return std::nullopt;
+}
+
+std::optional<Failure> Validator::Impl::OcspChecks(STACK_OF(X509) * chain, const std::set<int>& needs,
+                                                   std::int64_t at, bool* stale) const {
+  int n = sk_X509_num(chain);
+  for (int d = 0; d + 1 < n; ++d) {
+    X509* cert = sk_X509_value(chain, d);
+    X509* issuer = sk_X509_value(chain, d + 1);
+    bool covered = false;
+    for (const auto& bs : ocsp) {
+      OcspCertIdPtr id(OCSP_cert_to_id(EVP_sha1(), cert, issuer));
+      if (!id) continue;
+      int idx = OCSP_resp_find(bs.get(), id.get(), -1);
+      if (idx < 0) continue;
+      // Signature and signer authorisation (the issuing CA itself, or a delegate it certified
+      // with id-kp-OCSPSigning), with the path's certificates as candidates for the signer.
+      if (OCSP_basic_verify(bs.get(), chain, store.get(), OCSP_TRUSTOTHER) <= 0) {
+        std::string detail = DrainErrors();
+        return Failure{"ocsp_invalid", "an OCSP response for the certificate does not verify (" + detail + ")" +
+                                           DescribeAt(cert, d),
+                       d};
+      }
+      OCSP_SINGLERESP* single = OCSP_resp_get0(bs.get(), idx);
+      int reason = 0;
+      ASN1_GENERALIZEDTIME *rev = nullptr, *thisupd = nullptr, *nextupd = nullptr;
+      int status = OCSP_single_get0_status(single, &reason, &rev, &thisupd, &nextupd);
+      std::int64_t tu = 0, nu = 0;
+      constexpr std::int64_t kSkew = 300;
+      if (!TimeToUnix(thisupd, &tu) || tu > at + kSkew)
+        return Failure{"ocsp_invalid", "the OCSP response's thisUpdate is in the future" + DescribeAt(cert, d), d};
+      // No nextUpdate: the responder promises nothing, accept it for one day after thisUpdate.
+      if (nextupd ? (!TimeToUnix(nextupd, &nu) || at > nu + kSkew) : (at > tu + 86400)) {
+        if (opts.stale_crl == StaleCrlAction::kReview) {
+          *stale = true;
+        } else {
+          return Failure{"ocsp_stale", "the OCSP response is past its nextUpdate" + DescribeAt(cert, d) +
+                                           "; fetch a fresh response",
+                         d};
+        }
+      }
+      if (status == V_OCSP_CERTSTATUS_REVOKED)
+        return Failure{"revoked", "the OCSP responder says the certificate is revoked" + DescribeAt(cert, d), d};
+      if (status != V_OCSP_CERTSTATUS_GOOD)
+        return Failure{"revocation_unknown", "the OCSP responder does not know the certificate" + DescribeAt(cert, d),
+                       d};
+      covered = true;
+      break;
+    }
+    if (needs.count(d) && !covered) {
+      return FromOpenSsl(X509_V_ERR_UNABLE_TO_GET_CRL, d, cert);
+    }
+  }
+  ERR_clear_error();
+  return std::nullopt;
+}
+
+std::optional<Failure> Validator::Impl::PostChecks(STACK_OF(X509) * chain, const Attempt& a, std::int64_t at) const {
+  int n = sk_X509_num(chain);
+  for (int d = 0; d < n; ++d)
+    if (auto f = DuplicateExtension(sk_X509_value(chain, d), d)) return f;
+  if (opts.profile == Profile::kStrict)
+    if (auto f = StrictChecks(chain, opts.purpose)) return f;
+  X509* leaf = sk_X509_value(chain, 0);
+  if (auto f = NameChecks(leaf)) return f;
+  if (auto f = UsageChecks(leaf)) return f;
+  bool stale = false;
+  if (opts.revocation != RevocationMode::kNone && !ocsp.empty())
+    if (auto f = OcspChecks(chain, a.needs_ocsp, at, &stale)) return f;
+  return std::nullopt;
+}
+
+std::vector<std::vector<X509*>> Validator::Impl::AlternativePaths(X509* leaf, const std::vector<X509*>& pool) const {
+  // Depth-first search from the leaf towards any trust anchor, over issuer candidates that
+  // X509_check_issued accepts (name chaining, AKI/SKI, keyCertSign). Bounded: paths, expansions,
+  // wall time — so a pathological pool (many same-named CAs) stops within the budget.
+  std::vector<std::vector<X509*>> paths;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kPathBuildingBudgetMs);
+  int expansions = 0;
+  constexpr int kMaxExpansions = 20000;
+  std::vector<X509*> path{leaf};
+  auto is_anchor = [&](X509* c) {
+    for (const auto& a : anchors)
+      if (SameCert(a.get(), c)) return true;
+    return false;
+  };
+  auto in_path = [&](X509* c) {
+    for (X509* p : path) {
+      if (SameCert(p, c)) return true;
+      // Same subject and key = the same CA (cross-certificate): do not loop through it.
+      if (X509_NAME_cmp(X509_get_subject_name(p), X509_get_subject_name(c)) == 0 &&
+          EVP_PKEY_eq(X509_get0_pubkey(p), X509_get0_pubkey(c)) == 1)
+        return true;
+    }
+    return false;
+  };
+  auto dfs = [&](auto&& self, X509* cur) -> void {
+    if (static_cast<int>(paths.size()) >= kMaxAlternativePaths || ++expansions > kMaxExpansions ||
+        std::chrono::steady_clock::now() > deadline)
+      return;
+    for (X509* c : pool) {
+      if (in_path(c) || X509_check_issued(c, cur) != X509_V_OK) continue;
+      path.push_back(c);
+      if (is_anchor(c)) {
+        paths.push_back(path);
+      } else if (static_cast<int>(path.size()) <= opts.max_depth + 1) {
+        self(self, c);
+      }
+      path.pop_back();
+      if (static_cast<int>(paths.size()) >= kMaxAlternativePaths) return;
+    }
+  };
+  dfs(dfs, leaf);
+  ERR_clear_error();
+  std::stable_sort(paths.begin(), paths.end(), [](const auto& a, const auto& b) { return a.size() < b.size(); });
+  return paths;
+}
+
+Validator::Validator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Validator::Validator(Validator&&) noexcept = default;
+Validator& Validator::operator=(Validator&&) noexcept = default;
+Validator::~Validator() = default;
+
+Result<Validator> Validator::Create(const ValidationOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->opts = options;
+  impl->opts.trust_anchors.clear();
+  impl->opts.untrusted.clear();
+  impl->opts.crls.clear();
+  impl->opts.ocsp_responses.clear();
+  if (options.max_depth < 0 || options.max_depth > 32)
+    return Status::InvalidInput("bad_option", "max depth must be between 0 and 32");
+  for (const auto& b : options.trust_anchors) {
+    auto certs = ParseCertificates(b);
+    if (!certs.ok()) return certs.status().WithContext("trust anchors");
+    for (auto& c : *certs) impl->anchors.push_back(std::move(c));
+  }
+  if (impl->anchors.empty())
+    return Status::InvalidInput("no_trust_anchor", "no trust anchor configured; give --trust with the CA bundle");
+  for (const auto& b : options.untrusted) {
+    auto certs = ParseCertificates(b);
+    if (!certs.ok()) return certs.status().WithContext("untrusted intermediates");
+    for (auto& c : *certs) impl->untrusted.push_back(std::move(c));
+  }
+  if (impl->untrusted.size() > kMaxObjects)
+    return Status::InvalidInput("too_many", "more than " + std::to_string(kMaxObjects) + " intermediates");
+  for (const auto& b : options.crls) {
+    auto crls = ParseCrls(b);
+    if (!crls.ok()) return crls.status().WithContext("CRLs");
+    for (auto& c : *crls) impl->crls.push_back(std::move(c));
+  }
+  for (const auto& b : options.ocsp_responses) {
+    if (b.size() > kMaxObjectBytes) return Status::InvalidInput("too_large", "OCSP response over the size limit");
+    const auto* p = reinterpret_cast<const unsigned char*>(b.data());
+    OcspRespPtr resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(b.size())));
+    if (!resp) return Status::InvalidInput("malformed", "an OCSP response cannot be decoded (" + DrainErrors() + ")");
+    if (OCSP_response_status(resp.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL)
+      return Status::InvalidInput("ocsp_invalid", "an OCSP response is not a successful response");
+    OcspBasicPtr bs(OCSP_response_get1_basic(resp.get()));
+    if (!bs) return Status::InvalidInput("malformed", "an OCSP response has no basic response");
+    impl->ocsp.push_back(std::move(bs));
+  }
+  for (const auto& pol : options.initial_policy_set) {
+    Asn1ObjPtr o(OBJ_txt2obj(pol.c_str(), 1));
+    if (!o) return Status::InvalidInput("bad_option", "\"" + pol + "\" is not a policy OID");
+    impl->policies.push_back(std::move(o));
+  }
+  for (const auto& e : options.required_ekus) {
+    Asn1ObjPtr o;
+    for (const auto& k : kEkus)
+      if (e == k.name) o.reset(OBJ_nid2obj(k.nid) ? OBJ_dup(OBJ_nid2obj(k.nid)) : nullptr);
+    if (!o) o.reset(OBJ_txt2obj(e.c_str(), 1));
+    if (!o) return Status::InvalidInput("bad_option", "\"" + e + "\" is not a known EKU name or OID");
+    impl->ekus.push_back(std::move(o));
+  }
+  for (const auto& k : options.required_key_usage) {
+    bool found = false;
+    for (const auto& ku : kKeyUsages)
+      if (k == ku.name) {
+        impl->ku_bits |= ku.bit;
+        found = true;
+      }
+    if (!found) return Status::InvalidInput("bad_option", "\"" + k + "\" is not a key usage name");
+  }
+  unsigned long f = X509_V_FLAG_EXTENDED_CRL_SUPPORT | X509_V_FLAG_USE_DELTAS | X509_V_FLAG_POLICY_CHECK;
+  if (options.revocation != RevocationMode::kNone) f |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+  if (options.explicit_policy) f |= X509_V_FLAG_EXPLICIT_POLICY;
+  if (options.inhibit_policy_mapping) f |= X509_V_FLAG_INHIBIT_MAP;
+  if (options.inhibit_any_policy) f |= X509_V_FLAG_INHIBIT_ANY;
+  if (options.profile == Profile::kStrict) f |= X509_V_FLAG_X509_STRICT;
+  impl->flags = f;
+  impl->store.reset(X509_STORE_new());
+  if (!impl->store) return Status::Internal("out_of_memory", "X509_STORE_new failed");
+  for (const auto& a : impl->anchors) X509_STORE_add_cert(impl->store.get(), a.get());
+  for (const auto& c : impl->crls) {
+    X509_STORE_add_crl(impl->store.get(), c.get());
+    X509_CRL_up_ref(c.get());
+    sk_X509_CRL_push(impl->crl_stack.get(), c.get());
+  }
+  ERR_clear_error();  // duplicate anchors are reported as errors by add_cert; harmless
+  return Validator(std::move(impl));
+}
+
+Result<ValidationResult> Validator::Validate(std::string_view leaf_bytes,
+                                             const std::vector<std::string>& extra_untrusted) const {
+  const Impl& im = *impl_;
+  auto leafs = ParseCertificates(leaf_bytes);
+  if (!leafs.ok()) return leafs.status().WithContext("leaf certificate");
+  if (leafs->size() != 1)
+    return Status::InvalidInput("malformed", "the leaf input holds " + std::to_string(leafs->size()) +
+                                                 " certificates; give only the end-entity certificate");
+  X509* leaf = (*leafs)[0].get();
+  std::vector<X509Ptr> extra;
+  for (const auto& b : extra_untrusted) {
+    auto certs = ParseCertificates(b);
+    if (!certs.ok()) return certs.status().WithContext("untrusted intermediates");
+    for (auto& c : *certs) extra.push_back(std::move(c));
+  }
+  if (im.untrusted.size() + extra.size() > kMaxObjects)
+    return Status::InvalidInput("too_many", "more than " + std::to_string(kMaxObjects) + " intermediates");
+
+  X509StackPtr pool_stack(sk_X509_new_null());
+  std::vector<X509*> pool;
+  for (const auto& c : im.untrusted) pool.push_back(c.get());
+  for (const auto& c : extra) pool.push_back(c.get());
+  for (X509* c : pool) sk_X509_push(pool_stack.get(), Ref(c).release());
+
+  const std::int64_t at = im.Now();
+  ValidationResult out;
+  auto finish_ok = [&](STACK_OF(X509) * chain, bool stale) {
+    for (int i = 0; i < sk_X509_num(chain); ++i) {
+      unsigned char* der = nullptr;
+      int len = i2d_X509(sk_X509_value(chain, i), &der);
+      if (len > 0) {
+        auto e = DescribeCertificate(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(len)));
+        if (e.ok()) out.chain.push_back(*e);
+      }
+      OPENSSL_free(der);
+    }
+    if (stale) {
+      out.valid = false;
+      out.review = true;
+      out.code = "crl_stale";
+      out.reason = "the path is valid, but revocation data is past its nextUpdate; routed to review (fetch a fresh "
+                   "CRL/OCSP response)";
+    } else {
+      out.valid = true;
+      out.code = "ok";
+      out.reason = "valid path to a trust anchor";
+    }
+  };
+
+  Attempt first = im.Run(im.store.get(), leaf, pool_stack.get(), at);
+  std::optional<Failure> failure;
+  if (first.ok) {
+    failure = im.PostChecks(first.chain.get(), first, at);
+    if (!failure) {
+      finish_ok(first.chain.get(), first.stale);
+      return out;
+    }
+  } else {
+    failure = first.failure;
+  }
+
+  // Alternative paths: only worth it when the failure can depend on the path chosen.
+  static const std::set<std::string> kLeafOnly = {"name_mismatch", "cn_only_name", "bad_eku", "bad_key_usage",
+                                                  "ca_leaf"};
+  bool try_alternatives = !(failure->depth == 0 && kLeafOnly.count(failure->code)) &&
+                          !(failure->depth == 0 && (failure->code == "expired" || failure->code == "not_yet_valid"));
+  if (try_alternatives) {
+    std::vector<X509*> candidates = pool;
+    for (const auto& a : im.anchors) candidates.push_back(a.get());
+    auto paths = im.AlternativePaths(leaf, candidates);
+    for (const auto& path : paths) {
+      // Skip the path OpenSSL already tried.
+      if (first.chain && sk_X509_num(first.chain.get()) == static_cast<int>(path.size())) {
+        bool same = true;
+        for (std::size_t i = 0; i < path.size(); ++i) same &= SameCert(sk_X509_value(first.chain.get(), i), path[i]);
+        if (same) continue;
+      }
+      StorePtr st(X509_STORE_new());
+      X509_STORE_add_cert(st.get(), path.back());
+      for (const auto& c : im.crls) X509_STORE_add_crl(st.get(), c.get());
+      X509StackPtr inter(sk_X509_new_null());
+      for (std::size_t i = 1; i + 1 < path.size(); ++i) sk_X509_push(inter.get(), Ref(path[i]).release());
+      Attempt alt = im.Run(st.get(), leaf, inter.get(), at);
+      if (!alt.ok) continue;
+      if (im.PostChecks(alt.chain.get(), alt, at)) continue;
+      finish_ok(alt.chain.get(), alt.stale);
+      return out;
+    }
+  }
+  out.valid = false;
+  out.code = failure->code;
+  out.reason = failure->reason;
+  out.failed_depth = failure->depth;
+  if (first.chain) {
+    for (int i = 0; i < sk_X509_num(first.chain.get()); ++i) {
+      unsigned char* der = nullptr;
+      int len = i2d_X509(sk_X509_value(first.chain.get(), i), &der);
+      if (len > 0) {
+        auto e = DescribeCertificate(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(len)));
+        if (e.ok()) out.chain.push_back(*e);
+      }
+      OPENSSL_free(der);
+    }
+  }
+  return out;
+}
+
+Result<ValidationResult> ValidateCertificate(std::string_view leaf, const ValidationOptions& options) {
+  auto v = Validator::Create(options);
+  if (!v.ok()) return v.status();
+  return v->Validate(leaf);
+}
+
+Result<ChainEntry> DescribeCertificate(std::string_view cert) {
+  auto certs = ParseCertificates(cert);
+  if (!certs.ok()) return certs.status();
+  X509* x = (*certs)[0].get();
+  ChainEntry e;
+  e.subject = NameToString(X509_get_subject_name(x));
+  e.issuer = NameToString(X509_get_issuer_name(x));
+  if (BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), nullptr)) {
+    if (char* hex = BN_bn2hex(bn)) {
+      e.serial = hex;
+      OPENSSL_free(hex);
+    }
+    BN_free(bn);
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1) e.sha256_fingerprint = Hex(md, mdlen, false);
+  e.not_before = TimeToRfc3339(X509_get0_notBefore(x));
+  e.not_after = TimeToRfc3339(X509_get0_notAfter(x));
+  return e;
+}
+
+Result<std::string> ReadBundleFile(const std::filesystem::path& path) { return ReadFileBounded(path, kMaxBundleBytes); }
+
+Result<std::vector<std::string>> ReadBundleDirectory(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec))
+    return Status::NotFound("file_not_found", dir.string() + " is not a directory");
+  std::vector<std::filesystem::path> files;
+  for (const auto& ent : std::filesystem::directory_iterator(dir, ec)) {
+    auto ext = ent.path().extension().string();
+    if (ent.is_regular_file() && (ext == ".pem" || ext == ".crt" || ext == ".cer" || ext == ".der" || ext == ".crl"))
+      files.push_back(ent.path());
+    if (files.size() > kMaxObjects)
+      return Status::InvalidInput("too_many", dir.string() + " holds more than " + std::to_string(kMaxObjects) +
+                                                  " certificate/CRL files");
+  }
+  if (ec) return Status::Io("read_failed", "cannot list " + dir.string() + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  std::vector<std::string> out;
+  for (const auto& f : files) {
+    auto b = ReadBundleFile(f);
+    if (!b.ok()) return b.status();
+    out.push_back(std::move(*b));
+  }
+  return out;
+}
+
+Result<std::int64_t> ParseRfc3339(std::string_view text) {
+  // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
+  std::string s(text);
+  std::tm tm{};
+  int consumed = 0;
+  if (s.size() > 40 || std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                                   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 || consumed != 19)
+    return Status::InvalidInput("bad_time", "\"" + s + "\" is not an RFC 3339 time (e.g. 2026-01-31T12:00:00Z)");
+  std::size_t pos = 19;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) ++pos;
+  }
+  std::int64_t offset = 0;
+  std::string rest = s.substr(pos);
+  if (rest == "Z" || rest == "z") {
+  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
+    int hh = std::atoi(rest.substr(1, 2).c_str()), mm = std::atoi(rest.substr(4, 2).c_str());
+    offset = (hh * 3600 + mm * 60) * (rest[0] == '+' ? 1 : -1);
+  } else {
+    return Status::InvalidInput("bad_time", "\"" + s + "\" has no time zone (end it with Z or +hh:mm)");
+  }
+  if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+      tm.tm_sec > 60)
+    return Status::InvalidInput("bad_time", "\"" + s + "\" is out of range");
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<std::int64_t>(timegm(&tm)) - offset;
+}
+
+const char* PurposeName(Purpose p) {
+  switch (p) {
+    case Purpose::kClient: return "client";
+    case Purpose::kServer: return "server";
+    default: return "any";
+  }
+}
+const char* ProfileName(Profile p) { return p == Profile::kStrict ? "strict" : "rfc5280"; }
+
+}  // namespace veridge::pki
