@@ -1,0 +1,69 @@
+#include "net/tls_context.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <memory>
+
+#include "common/files.h"
+
+namespace veridge::net {
+namespace {
+
+std::string OpenSslError() {
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "no detail from OpenSSL";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+struct BioFree { void operator()(BIO* b) const { BIO_free(b); } };
+struct PkeyFree { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
+struct X509Free { void operator()(X509* p) const { X509_free(p); } };
+
+}  // namespace
+
+Status ConfigureClientTls(ssl_ctx_st* ctx, const TlsOptions& o) {
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  if (o.ca_file.empty())
+    return Status::InvalidInput("tls_config_invalid", "no trust anchors: set [lender].ca_file to the CA bundle for the lender's server");
+  // Read through the bounded helper so a missing file gets our usual message, then hand the PEM
+  // to OpenSSL's store.
+  auto pem = ReadFileBounded(o.ca_file, 4 * 1024 * 1024);
+  if (!pem.ok()) return Status::InvalidInput("tls_config_invalid", "[lender].ca_file: " + pem.status().message());
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  int added = 0;
+  while (X509* c = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    if (X509_STORE_add_cert(store, c) == 1) ++added;
+    X509_free(c);
+  }
+  ERR_clear_error();
+  if (added == 0)
+    return Status::InvalidInput("tls_config_invalid", o.ca_file.string() + ": no PEM certificate found; it must hold the lender's CA certificate(s)");
+
+  if (o.client_cert.empty() != o.client_key.empty())
+    return Status::InvalidInput("tls_config_invalid", "mTLS needs both [lender].client_cert and [lender].client_key");
+  if (!o.client_cert.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ctx, o.client_cert.c_str()) != 1)
+      return Status::InvalidInput("tls_config_invalid", o.client_cert.string() + ": cannot load the client certificate chain (" + OpenSslError() + ")");
+    auto key_pem = ReadSecretFile(o.client_key);
+    if (!key_pem.ok()) return Status::InvalidInput("tls_config_invalid", "client key: " + key_pem.status().message());
+    std::unique_ptr<BIO, BioFree> kb(BIO_new_mem_buf(key_pem->data(), static_cast<int>(key_pem->size())));
+    std::unique_ptr<EVP_PKEY, PkeyFree> key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
+    OPENSSL_cleanse(key_pem->data(), key_pem->size());
+    if (!key) return Status::InvalidInput("tls_config_invalid", o.client_key.string() + ": not an unencrypted PEM private key");
+    if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+      return Status::InvalidInput("tls_config_invalid", o.client_key.string() + ": does not match the client certificate");
+  }
+  ERR_clear_error();
+  return Status::Ok();
+}
+
+}  // namespace veridge::net
