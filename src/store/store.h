@@ -62,7 +62,7 @@ struct StoreOptions {
   std::filesystem::path key_file;   // [store].key_file: 32 random bytes, mode 0600
   // How long a writer waits for another process's lock before failing with store_busy.
   int busy_timeout_ms = 5000;
-  // Hard cap on the database size in pages (page size 1024 in SQLCipher 3.x); 0 = no cap. A write
+  // Hard cap on the database size in pages (Veridge uses 4096-byte cipher pages); 0 = no cap. A write
   // beyond it fails with disk_full, exactly like a full disk (also used by tests to inject it).
   std::int64_t max_pages = 0;
   // Create the file if it does not exist (false for `db check`: a missing file is an error).
@@ -232,8 +232,8 @@ struct CheckReport {
   std::int64_t page_count = 0;
   std::int64_t freelist_count = 0;
   std::vector<std::string> problems;  // integrity_check / foreign_key_check lines (bounded to 100)
-  // What the cipher check covered: SQLCipher 3.4.1 has no cipher_integrity_check; integrity_check
-  // reads (and so HMAC-verifies) every page in use; the free pages are read here too.
+  // What the cipher check covered: SQLCipher 3.4.1 has no cipher_integrity_check (probed; used
+  // when present); integrity_check reads, and so decrypts and HMAC-verifies, every page in use.
   std::string cipher_check;
 };
 
@@ -291,8 +291,9 @@ class Store {
   // Deletes evidence and descriptors of sessions created before `cutoff` (unix seconds), marks
   // those sessions purged (decisions, results and audit stay), then checkpoints the WAL with
   // TRUNCATE and VACUUMs so that no freed page still holds the old bytes (secure_delete zeroes
-  // them as well). Call with no other process writing for a complete WAL truncation.
-  Result<PurgeReport> PurgeBiometrics(std::int64_t cutoff);
+  // them as well). `now` is recorded as biometrics_purged_at. Call with no other process reading
+  // or writing for a complete WAL truncation (PurgeReport::wal_truncated says if it happened).
+  Result<PurgeReport> PurgeBiometrics(std::int64_t cutoff, std::int64_t now);
 
   // -- maintenance --
   // integrity_check + foreign_key_check + cipher information. Corruption is reported in the

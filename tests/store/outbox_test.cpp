@@ -1,0 +1,118 @@
+// Outbox repository: claim with lease, attempts, delivered, retry, dead letter, replay, endpoints.
+#include "store/store_fixture.h"
+
+using namespace veridge;
+using namespace veridge::testing;
+
+namespace {
+void AddDecision(store::Store& s, const std::string& id, std::int64_t due, const std::string& endpoint = "https://lender.test/hook") {
+  auto r = MakeDecision(id, 1000, "ref", FakeJpeg("J", 500), "desc");
+  r.outbox->next_attempt_at = due;
+  r.outbox->endpoint = endpoint;
+  REQUIRE(s.CommitDecision(r).ok());
+}
+}  // namespace
+
+TEST_CASE("ClaimDue returns due rows oldest first and leases them") {
+  StoreFixture f;
+  auto s = f.Open();
+  AddDecision(*s, "a", 100);
+  AddDecision(*s, "b", 50);
+  AddDecision(*s, "c", 500);  // not due yet
+  auto due = s->ClaimDue(200, 10, 60);
+  REQUIRE(due.ok());
+  REQUIRE(due->size() == 2);
+  CHECK(due->at(0).webhook_id == "msg_b");
+  CHECK(due->at(1).webhook_id == "msg_a");
+  CHECK(due->at(0).payload == R"({"type":"verification.completed"})");
+  // Leased: a second worker gets nothing until the lease runs out (worker died).
+  CHECK(s->ClaimDue(200, 10, 60)->empty());
+  CHECK(s->ClaimDue(261, 10, 60)->size() == 2);
+  CHECK(s->ClaimDue(10000, 1, 60)->size() == 1);  // limit respected
+  CHECK(s->ClaimDue(0, 0).status().code() == "bad_limit");
+}
+
+TEST_CASE("attempts: retry / then delivered / counts and history") {
+  StoreFixture f;
+  auto s = f.Open();
+  AddDecision(*s, "a", 100);
+  auto id = s->ClaimDue(100, 1)->at(0).id;
+  REQUIRE(s->RecordAttempt(id, {1, 100, 500, "", 12}, store::AttemptOutcome::kRetry, 105).ok());
+  auto m = s->GetOutbox(id);
+  REQUIRE(m.ok());
+  CHECK(m->attempts == 1);
+  CHECK(m->last_http_status == 500);
+  CHECK(m->next_attempt_at == 105);
+  CHECK(m->state == store::OutboxState::kPending);
+  CHECK(s->ClaimDue(104, 10)->empty());  // lease cleared, but not due before 105
+  REQUIRE(s->ClaimDue(105, 10)->size() == 1);
+  REQUIRE(s->RecordAttempt(id, {2, 105, 0, "connection refused", 3}, store::AttemptOutcome::kRetry, 400).ok());
+  CHECK_FALSE(s->GetOutbox(id)->last_http_status.has_value());
+  CHECK(s->GetOutbox(id)->last_error == "connection refused");
+  REQUIRE(s->MarkDelivered(id, {3, 400, 204, "", 8}).ok());
+  m = s->GetOutbox(id);
+  CHECK(m->state == store::OutboxState::kDelivered);
+  CHECK(m->delivered_at == 400);
+  CHECK(m->attempts == 3);
+  auto hist = s->ListAttempts(id);
+  REQUIRE(hist.ok());
+  REQUIRE(hist->size() == 3);
+  CHECK(hist->at(0).attempt.http_status == 500);
+  CHECK(hist->at(1).attempt.error == "connection refused");
+  CHECK(hist->at(2).attempt.http_status == 204);
+  CHECK(s->ClaimDue(100000, 10)->empty());
+  // A delivered row takes no more attempts.
+  CHECK(s->RecordAttempt(id, {4, 500, 200, "", 1}, store::AttemptOutcome::kDelivered).code() == "not_pending");
+  CHECK(s->RecordAttempt(9999, {1, 500, 200, "", 1}, store::AttemptOutcome::kDelivered).code() == "not_found");
+  auto c = s->CountOutbox(1000);
+  REQUIRE(c.ok());
+  CHECK(c->delivered == 1);
+  CHECK(c->pending == 0);
+}
+
+TEST_CASE("dead letter and replay keep the webhook id") {
+  StoreFixture f;
+  auto s = f.Open();
+  AddDecision(*s, "a", 100);
+  AddDecision(*s, "b", 100);
+  auto rows = s->ClaimDue(100, 10);
+  REQUIRE(rows->size() == 2);
+  REQUIRE(s->RecordAttempt(rows->at(0).id, {8, 100, 503, "", 1}, store::AttemptOutcome::kDead, 0, "retries exhausted after 8 attempts").ok());
+  REQUIRE(s->DeadLetter(rows->at(1).id, "payload refused", 100).ok());
+  CHECK(s->DeadLetter(rows->at(1).id, "again", 100).code() == "not_found");
+  auto dead = s->ListOutbox(store::OutboxState::kDead, 10);
+  REQUIRE(dead->size() == 2);
+  CHECK(s->GetOutbox(rows->at(0).id)->dead_reason == "retries exhausted after 8 attempts");
+  auto c = s->CountOutbox(100);
+  CHECK(c->dead == 2);
+  CHECK(c->due == 0);
+  REQUIRE(s->Replay(rows->at(0).id, 200).ok());
+  auto m = s->GetOutbox(rows->at(0).id);
+  CHECK(m->state == store::OutboxState::kPending);
+  CHECK(m->attempts == 0);
+  CHECK(m->webhook_id == "msg_a");
+  CHECK(m->dead_reason.empty());
+  auto again = s->ClaimDue(200, 10);
+  REQUIRE(again->size() == 1);
+  CHECK(again->at(0).webhook_id == "msg_a");
+  CHECK(s->Replay(rows->at(0).id, 200).code() == "not_found");  // already pending
+}
+
+TEST_CASE("a disabled endpoint (410) is skipped until enabled") {
+  StoreFixture f;
+  auto s = f.Open();
+  AddDecision(*s, "a", 100, "https://gone.test/hook");
+  AddDecision(*s, "b", 100, "https://lender.test/hook");
+  REQUIRE(s->DisableEndpoint("https://gone.test/hook", "HTTP 410 Gone", 100).ok());
+  auto due = s->ClaimDue(100, 10);
+  REQUIRE(due->size() == 1);
+  CHECK(due->at(0).webhook_id == "msg_b");
+  CHECK(s->CountOutbox(100)->due == 1);  // b only: a's endpoint is disabled
+  auto dis = s->DisabledEndpoints();
+  REQUIRE(dis->size() == 1);
+  CHECK(dis->at(0).reason == "HTTP 410 Gone");
+  REQUIRE(s->EnableEndpoint("https://gone.test/hook").ok());
+  due = s->ClaimDue(100, 10);
+  REQUIRE(due->size() == 1);
+  CHECK(due->at(0).webhook_id == "msg_a");
+}
