@@ -1,8 +1,239 @@
-// Placeholder: the store command family is registered here once its module lands.
+// veridge db check | db rekey | db purge, veridge audit verify — the store's maintenance commands.
+//
+// Config keys read here: [store].path, [store].key_file, [store].retention_days (default 30).
+// Every command opens the store with create_if_missing = false: maintenance never creates an
+// empty database where the operator expected one.
+#include <chrono>
+#include <iostream>
+
 #include "app/cli.h"
+#include "audit/audit.h"
+#include "common/clock.h"
+#include "common/files.h"
+#include "config/config.h"
+#include "store/store.h"
 
 namespace veridge::app {
 
-void RegisterStoreCommands(CLI::App& /*app*/, CommandContext& /*ctx*/) {}
+namespace {
+
+constexpr std::int64_t kDaySeconds = 86400;
+constexpr std::int64_t kMaxRetentionDays = 36500;
+
+Result<config::Config> LoadConfig(const std::string& path) {
+  if (path.empty()) return Status::InvalidInput("config_missing", "--config FILE is required");
+  auto cfg = config::Config::Load(path);
+  if (!cfg.ok()) return cfg.status();
+  return cfg;
+}
+
+Result<store::StoreOptions> StoreOptionsFrom(const config::Config& cfg) {
+  store::StoreOptions o;
+  o.path = cfg.GetPath("store.path");
+  o.key_file = cfg.GetPath("store.key_file");
+  o.create_if_missing = false;
+  o.audit_hasher = audit::ChainHasher();
+  auto problems = cfg.problems();
+  if (!problems.empty()) return Status::InvalidInput("config_invalid", cfg.source().string() + ": " + problems.front());
+  if (o.path.empty()) return Status::InvalidInput("config_invalid", "[store].path is not set in " + cfg.source().string());
+  if (o.key_file.empty()) return Status::InvalidInput("config_invalid", "[store].key_file is not set in " + cfg.source().string());
+  return o;
+}
+
+Result<std::unique_ptr<store::Store>> OpenFromConfig(const std::string& config_path, store::StoreOptions* out_options = nullptr,
+                                                     config::Config* out_cfg = nullptr) {
+  auto cfg = LoadConfig(config_path);
+  if (!cfg.ok()) return cfg.status();
+  auto opts = StoreOptionsFrom(cfg.value());
+  if (!opts.ok()) return opts.status();
+  if (out_options) *out_options = opts.value();
+  if (out_cfg) *out_cfg = cfg.value();
+  return store::Store::Open(opts.value());
+}
+
+std::int64_t NowUnix() { return SystemClock::Instance().NowUnixSeconds(); }
+
+struct Common {
+  std::string config;
+  bool json = false;
+};
+
+std::shared_ptr<Common> AddCommon(CLI::App* cmd) {
+  auto c = std::make_shared<Common>();
+  cmd->add_option("--config", c->config, "Configuration file ([store].path, [store].key_file)")->required();
+  cmd->add_flag("--json", c->json, "Machine-readable output (one JSON object)");
+  return c;
+}
+
+void RegisterDbCheck(CLI::App* db, CommandContext& ctx) {
+  auto* cmd = db->add_subcommand("check", "Check the store: integrity, foreign keys, cipher, schema version");
+  auto c = AddCommon(cmd);
+  cmd->callback([&ctx, c] {
+    auto s = OpenFromConfig(c->config);
+    if (!s.ok()) {
+      ctx.exit_code = ReportError(s.status(), c->json);
+      return;
+    }
+    auto rep = (*s)->Check();
+    if (!rep.ok()) {
+      ctx.exit_code = ReportError(rep.status(), c->json);
+      return;
+    }
+    nlohmann::json j = {{"ok", rep->ok},
+                        {"cipher_version", rep->cipher_version},
+                        {"schema_version", rep->schema_version},
+                        {"page_count", rep->page_count},
+                        {"freelist_count", rep->freelist_count},
+                        {"cipher_check", rep->cipher_check},
+                        {"problems", rep->problems}};
+    Status bad = Status::Corruption("store_corrupt", "the database failed its integrity check (" +
+                                                         (rep->problems.empty() ? std::string("?") : rep->problems.front()) +
+                                                         "); restore it from a backup");
+    if (c->json) {
+      if (!rep->ok) j.update(ErrorJson(bad));
+      PrintJson(j);
+    } else {
+      std::cout << (rep->ok ? "ok" : "FAILED") << ": SQLCipher " << rep->cipher_version << ", schema " << rep->schema_version << ", "
+                << rep->page_count << " pages (" << rep->freelist_count << " free)\n"
+                << "cipher: " << rep->cipher_check << "\n";
+      for (const auto& p : rep->problems) std::cout << "problem: " << p << "\n";
+      if (!rep->ok) std::cerr << "error: " << bad.code() << ": " << bad.message() << std::endl;
+    }
+    ctx.exit_code = rep->ok ? kExitOk : bad.ExitCode();
+  });
+}
+
+void RegisterDbRekey(CLI::App* db, CommandContext& ctx) {
+  auto* cmd = db->add_subcommand("rekey", "Re-encrypt the store with a new key, then install it as [store].key_file");
+  auto c = AddCommon(cmd);
+  auto new_key = std::make_shared<std::string>();
+  cmd->add_option("--new-key-file", *new_key, "File with the new key (32 random bytes, mode 0600)")->required();
+  cmd->callback([&ctx, c, new_key] {
+    store::StoreOptions opts;
+    auto s = OpenFromConfig(c->config, &opts);
+    if (!s.ok()) {
+      ctx.exit_code = ReportError(s.status(), c->json);
+      return;
+    }
+    std::error_code ec;
+    if (std::filesystem::equivalent(opts.key_file, *new_key, ec)) {
+      ctx.exit_code = ReportError(Status::InvalidInput("same_key_file", "--new-key-file is the current key file; give a new key"), c->json);
+      return;
+    }
+    auto key = store::ReadStoreKey(*new_key);
+    if (!key.ok()) {
+      ctx.exit_code = ReportError(key.status(), c->json);
+      return;
+    }
+    Status st = (*s)->Rekey(*new_key);
+    if (!st.ok()) {
+      ctx.exit_code = ReportError(st, c->json);
+      return;
+    }
+    // The database now opens only with the new key. Install it in place of the old key file; if
+    // this fails, the new key file given on the command line still opens the database.
+    st = WriteFileAtomic(opts.key_file, key.value(), 0600);
+    if (!st.ok()) {
+      ctx.exit_code = ReportError(
+          st.WithContext("the store was re-encrypted, but installing the new key failed; copy " + *new_key + " to " + opts.key_file.string()),
+          c->json);
+      return;
+    }
+    auto ev = audit::Append(**s, audit::MakeEvent(NowUnix(), "cli", "db.rekeyed", opts.path.string()));
+    if (!ev.ok()) {
+      ctx.exit_code = ReportError(ev.status().WithContext("rekeyed, but recording the audit event failed"), c->json);
+      return;
+    }
+    if (c->json) PrintJson({{"ok", true}, {"key_file", opts.key_file.string()}});
+    else std::cout << "ok: re-encrypted; the new key is installed at " << opts.key_file.string() << "; delete " << *new_key << "\n";
+    ctx.exit_code = kExitOk;
+  });
+}
+
+void RegisterDbPurge(CLI::App* db, CommandContext& ctx) {
+  auto* cmd = db->add_subcommand("purge", "Delete biometric evidence and descriptors older than [store].retention_days");
+  auto c = AddCommon(cmd);
+  cmd->callback([&ctx, c] {
+    store::StoreOptions opts;
+    config::Config cfg = config::Config::Empty();
+    auto s = OpenFromConfig(c->config, &opts, &cfg);
+    if (!s.ok()) {
+      ctx.exit_code = ReportError(s.status(), c->json);
+      return;
+    }
+    std::int64_t days = cfg.GetInt("store.retention_days", 30);
+    if (days < 0 || days > kMaxRetentionDays || !cfg.problems().empty()) {
+      ctx.exit_code = ReportError(Status::InvalidInput("config_invalid", "[store].retention_days must be an integer from 0 to " +
+                                                                             std::to_string(kMaxRetentionDays)),
+                                  c->json);
+      return;
+    }
+    const std::int64_t now = NowUnix();
+    const std::int64_t cutoff = now - days * kDaySeconds;
+    auto rep = (*s)->PurgeBiometrics(cutoff, now);
+    if (!rep.ok()) {
+      ctx.exit_code = ReportError(rep.status(), c->json);
+      return;
+    }
+    nlohmann::json j = {{"ok", true},
+                        {"retention_days", days},
+                        {"cutoff", cutoff},
+                        {"sessions", rep->sessions},
+                        {"evidence", rep->evidence},
+                        {"descriptors", rep->descriptors},
+                        {"wal_truncated", rep->wal_truncated},
+                        {"vacuumed", rep->vacuumed}};
+    auto ev = audit::Append(**s, audit::MakeEvent(now, "cli", "retention.purged", "", j.dump()));
+    if (!ev.ok()) {
+      ctx.exit_code = ReportError(ev.status().WithContext("purged, but recording the audit event failed"), c->json);
+      return;
+    }
+    if (c->json) PrintJson(j);
+    else
+      std::cout << "ok: purged biometric data of " << rep->sessions << " sessions older than " << days << " days (" << rep->evidence
+                << " evidence items, " << rep->descriptors << " descriptors)"
+                << (rep->wal_truncated ? "" : "; the WAL could not be emptied (another process has the store open): run again") << "\n";
+    ctx.exit_code = kExitOk;
+  });
+}
+
+void RegisterAuditVerify(CLI::App* audit_cmd, CommandContext& ctx) {
+  auto* cmd = audit_cmd->add_subcommand("verify", "Check the audit log's hash chain; name the first bad event");
+  auto c = AddCommon(cmd);
+  cmd->callback([&ctx, c] {
+    auto s = OpenFromConfig(c->config);
+    if (!s.ok()) {
+      ctx.exit_code = ReportError(s.status(), c->json);
+      return;
+    }
+    auto rep = audit::Verify(**s);
+    if (!rep.ok()) {
+      ctx.exit_code = ReportError(rep.status(), c->json);
+      return;
+    }
+    if (c->json) {
+      nlohmann::json j = {{"ok", rep->ok}, {"events", rep->events}, {"code", rep->code}, {"message", rep->message}, {"head_hash", rep->head_hash}};
+      if (!rep->ok) j["first_bad_seq"] = rep->first_bad_seq;
+      PrintJson(j);
+    } else {
+      std::cout << (rep->ok ? "ok: " : "TAMPERED: ") << rep->message << "\n";
+    }
+    // A broken chain is a negative verdict about the log (exit 1), not a failure of the command.
+    ctx.exit_code = rep->ok ? kExitOk : kExitNegative;
+  });
+}
+
+}  // namespace
+
+void RegisterStoreCommands(CLI::App& app, CommandContext& ctx) {
+  auto* db = app.add_subcommand("db", "Encrypted store maintenance: check, rekey, purge");
+  db->require_subcommand(1);
+  RegisterDbCheck(db, ctx);
+  RegisterDbRekey(db, ctx);
+  RegisterDbPurge(db, ctx);
+  auto* audit_cmd = app.add_subcommand("audit", "Audit log");
+  audit_cmd->require_subcommand(1);
+  RegisterAuditVerify(audit_cmd, ctx);
+}
 
 }  // namespace veridge::app
