@@ -1,7 +1,9 @@
 // Path validation: OpenSSL's X509_verify_cert as the RFC 5280 engine, our path building and
 // policy around it (see pki.h for the contract).
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/objects.h>
+#include <openssl/param_build.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
@@ -147,15 +149,74 @@ struct CallbackState {
   int err = X509_V_OK;
   int depth = -1;
   X509* cert = nullptr;
+  const std::vector<std::pair<X509*, X509*>>* patched = nullptr;  // (copy with inherited DSA params, original)
+  const std::vector<CrlPtr>* crls = nullptr;
 };
+
+// A CA that issues an indirect CRL covering its own certificate (PKITS 4.14.30): OpenSSL refuses
+// the recursive CRL path validation this needs. The CRL is signed by the very key whose path is
+// being validated, so its status is decided by that CRL: signature, time, scope (the
+// certificate's distribution point names this cRLIssuer) and the revoked entries.
+int SelfIssuedIndirectCrlStatus(const CallbackState& st, X509* cert) {
+  if (!st.crls) return -1;
+  auto* dps = static_cast<CRL_DIST_POINTS*>(X509_get_ext_d2i(cert, NID_crl_distribution_points, nullptr, nullptr));
+  if (!dps) return -1;
+  bool names_self = false;
+  for (int i = 0; i < sk_DIST_POINT_num(dps) && !names_self; ++i) {
+    DIST_POINT* dp = sk_DIST_POINT_value(dps, i);
+    for (int j = 0; dp->CRLissuer && j < sk_GENERAL_NAME_num(dp->CRLissuer); ++j) {
+      GENERAL_NAME* gn = sk_GENERAL_NAME_value(dp->CRLissuer, j);
+      if (gn->type == GEN_DIRNAME && X509_NAME_cmp(gn->d.directoryName, X509_get_subject_name(cert)) == 0)
+        names_self = true;
+    }
+  }
+  sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+  if (!names_self) return -1;
+  for (const auto& crl : *st.crls) {
+    X509_CRL* c = crl.get();
+    if (X509_NAME_cmp(X509_CRL_get_issuer(c), X509_get_subject_name(cert)) != 0) continue;
+    auto* idp = static_cast<ISSUING_DIST_POINT*>(
+        X509_CRL_get_ext_d2i(c, NID_issuing_distribution_point, nullptr, nullptr));
+    bool indirect = idp && idp->indirectCRL;
+    ISSUING_DIST_POINT_free(idp);
+    if (!indirect) continue;
+    if (X509_CRL_verify(c, X509_get0_pubkey(cert)) != 1) continue;
+    std::int64_t lu = 0, nu = 0;
+    if (!TimeToUnix(X509_CRL_get0_lastUpdate(c), &lu) || lu > st.at) continue;
+    if (X509_CRL_get0_nextUpdate(c) && (!TimeToUnix(X509_CRL_get0_nextUpdate(c), &nu) || nu < st.at)) continue;
+    X509_REVOKED* rev = nullptr;
+    return X509_CRL_get0_by_cert(c, &rev, cert) == 1 ? 0 : 1;
+  }
+  return -1;
+}
 
 int VerifyCallback(int ok, X509_STORE_CTX* ctx) {
   auto* st = static_cast<CallbackState*>(X509_STORE_CTX_get_app_data(ctx));
-  if (ok || !st) return ok;
+  if (ok) return ok;
   int err = X509_STORE_CTX_get_error(ctx);
   int depth = X509_STORE_CTX_get_error_depth(ctx);
   X509* cert = X509_STORE_CTX_get_current_cert(ctx);
+  if (!st) {
+    // OpenSSL's nested context validating a CRL issuer's path (check_crl_path): our state is on
+    // the parent. Only the self-issued indirect CRL case is rescued there.
+    X509_STORE_CTX* parent = X509_STORE_CTX_get0_parent_ctx(ctx);
+    auto* pst = parent ? static_cast<CallbackState*>(X509_STORE_CTX_get_app_data(parent)) : nullptr;
+    if (pst && (err == X509_V_ERR_UNABLE_TO_GET_CRL || err == X509_V_ERR_CRL_PATH_VALIDATION_ERROR) && depth == 0 && cert &&
+        SelfIssuedIndirectCrlStatus(*pst, cert) == 1)
+      return 1;
+    return ok;
+  }
   switch (err) {
+    case X509_V_ERR_CERT_SIGNATURE_FAILURE: {
+      // A copy we made with DSA parameters inherited from its issuer (RFC 5280 6.1.4 (f)) carries
+      // the original signature: check that signature over the original encoding instead.
+      STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx);
+      X509* issuer = chain && depth + 1 < sk_X509_num(chain) ? sk_X509_value(chain, depth + 1) : nullptr;
+      if (st->patched && issuer)
+        for (const auto& [copy, orig] : *st->patched)
+          if (copy == cert && X509_verify(orig, X509_get0_pubkey(issuer)) == 1) return 1;
+      break;
+    }
     case X509_V_ERR_CERT_HAS_EXPIRED: {
       // RFC 5280 4.1.2.5: the validity period includes notAfter; OpenSSL treats t == notAfter as
       // expired. Accept exactly that second, nothing else.
@@ -282,6 +343,78 @@ constexpr EkuName kEkus[] = {
     {"anyExtendedKeyUsage", NID_anyExtendedKeyUsage},
 };
 
+// RFC 5280 6.1.4 (f) / PKITS 4.1.5: a DSA key without domain parameters inherits them from the
+// issuer's key. OpenSSL cannot decode such a key, so the path cannot even be built. For each
+// parameterless DSA certificate in the pool whose issuer (by name) has a DSA key with parameters,
+// make a copy whose key carries those parameters; the copy's own signature is then checked over
+// the original encoding by the verify callback.
+ossl::PkeyPtr DsaWithParams(X509* x, EVP_PKEY* params_from) {
+  X509_PUBKEY* spki = X509_get_X509_PUBKEY(x);
+  ASN1_OBJECT* alg = nullptr;
+  const unsigned char* pk = nullptr;
+  int pklen = 0;
+  X509_ALGOR* algor = nullptr;
+  if (!spki || X509_PUBKEY_get0_param(&alg, &pk, &pklen, &algor, spki) != 1 || OBJ_obj2nid(alg) != NID_dsa) return {};
+  const unsigned char* p = pk;
+  ASN1_INTEGER* yi = d2i_ASN1_INTEGER(nullptr, &p, pklen);
+  if (!yi) return {};
+  BIGNUM* y = ASN1_INTEGER_to_BN(yi, nullptr);
+  ASN1_INTEGER_free(yi);
+  BIGNUM *bp = nullptr, *bq = nullptr, *bg = nullptr;
+  ossl::PkeyPtr out;
+  if (y && EVP_PKEY_get_bn_param(params_from, "p", &bp) && EVP_PKEY_get_bn_param(params_from, "q", &bq) &&
+      EVP_PKEY_get_bn_param(params_from, "g", &bg)) {
+    OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM_BLD_push_BN(bld, "p", bp);
+    OSSL_PARAM_BLD_push_BN(bld, "q", bq);
+    OSSL_PARAM_BLD_push_BN(bld, "g", bg);
+    OSSL_PARAM_BLD_push_BN(bld, "pub", y);
+    OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
+    ossl::PkeyCtxPtr kctx(EVP_PKEY_CTX_new_from_name(nullptr, "DSA", nullptr));
+    EVP_PKEY* key = nullptr;
+    if (params && kctx && EVP_PKEY_fromdata_init(kctx.get()) == 1 &&
+        EVP_PKEY_fromdata(kctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params) == 1)
+      out.reset(key);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+  }
+  BN_free(bp);
+  BN_free(bq);
+  BN_free(bg);
+  BN_free(y);
+  return out;
+}
+
+void InheritDsaParameters(std::vector<X509*>* pool, const std::vector<X509Ptr>& anchors, std::vector<X509Ptr>* copies,
+                          std::vector<std::pair<X509*, X509*>>* patched) {
+  for (int round = 0; round < 4; ++round) {  // a parameterless CA under a parameterless CA: a few rounds
+    bool changed = false;
+    for (X509*& x : *pool) {
+      if (X509_get0_pubkey(x)) continue;  // decodable: nothing to inherit
+      auto try_issuer = [&](X509* issuer) {
+        EVP_PKEY* ik = X509_get0_pubkey(issuer);
+        if (!ik || EVP_PKEY_get_base_id(ik) != EVP_PKEY_DSA ||
+            X509_NAME_cmp(X509_get_subject_name(issuer), X509_get_issuer_name(x)) != 0)
+          return false;
+        auto key = DsaWithParams(x, ik);
+        if (!key) return false;
+        ossl::X509Ptr copy(X509_dup(x));
+        if (!copy || X509_set_pubkey(copy.get(), key.get()) != 1) return false;
+        patched->emplace_back(copy.get(), x);
+        x = copy.get();
+        copies->push_back(std::move(copy));
+        return true;
+      };
+      bool done = false;
+      for (const auto& a : anchors) done = done || try_issuer(a.get());
+      for (X509* c : *pool) done = done || (c != x && try_issuer(c));
+      changed |= done;
+    }
+    if (!changed) break;
+  }
+  ERR_clear_error();
+}
+
 }  // namespace
 
 struct Validator::Impl {
@@ -303,7 +436,8 @@ struct Validator::Impl {
 
   std::int64_t Now() const { return opts.at_unix ? *opts.at_unix : static_cast<std::int64_t>(std::time(nullptr)); }
 
-  Attempt Run(X509_STORE* st, X509* leaf, STACK_OF(X509) * untrusted_stack, std::int64_t at) const;
+  Attempt Run(X509_STORE* st, X509* leaf, STACK_OF(X509) * untrusted_stack, std::int64_t at,
+              const std::vector<std::pair<X509*, X509*>>* patched) const;
   std::optional<Failure> PostChecks(STACK_OF(X509) * chain, const Attempt& a, std::int64_t at) const;
   std::optional<Failure> NameChecks(X509* leaf) const;
   std::optional<Failure> UsageChecks(X509* leaf) const;
@@ -312,7 +446,8 @@ struct Validator::Impl {
   std::vector<std::vector<X509*>> AlternativePaths(X509* leaf, const std::vector<X509*>& pool) const;
 };
 
-Attempt Validator::Impl::Run(X509_STORE* st, X509* leaf, STACK_OF(X509) * untrusted_stack, std::int64_t at) const {
+Attempt Validator::Impl::Run(X509_STORE* st, X509* leaf, STACK_OF(X509) * untrusted_stack, std::int64_t at,
+                             const std::vector<std::pair<X509*, X509*>>* patched) const {
   Attempt a;
   StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!ctx || X509_STORE_CTX_init(ctx.get(), st, leaf, untrusted_stack) != 1) {
@@ -340,6 +475,8 @@ Attempt Validator::Impl::Run(X509_STORE* st, X509* leaf, STACK_OF(X509) * untrus
   cs.revocation = opts.revocation;
   cs.stale_action = opts.stale_crl;
   cs.ocsp = &ocsp;
+  cs.crls = &crls;
+  cs.patched = patched;
   X509_STORE_CTX_set_app_data(ctx.get(), &cs);
   X509_STORE_CTX_set_verify_cb(ctx.get(), VerifyCallback);
   ERR_clear_error();
@@ -643,10 +780,22 @@ Result<ValidationResult> Validator::Validate(std::string_view leaf_bytes,
   if (im.untrusted.size() + extra.size() > kMaxObjects)
     return Status::InvalidInput("too_many", "more than " + std::to_string(kMaxObjects) + " intermediates");
 
-  X509StackPtr pool_stack(sk_X509_new_null());
   std::vector<X509*> pool;
   for (const auto& c : im.untrusted) pool.push_back(c.get());
   for (const auto& c : extra) pool.push_back(c.get());
+  std::vector<X509Ptr> copies;
+  std::vector<std::pair<X509*, X509*>> patched;
+  // The leaf goes through the same inheritance (its key may lack parameters too), then back out.
+  pool.push_back(leaf);
+  InheritDsaParameters(&pool, im.anchors, &copies, &patched);
+  leaf = pool.back();
+  pool.pop_back();
+  auto original = [&](X509* x) {
+    for (const auto& [copy, orig] : patched)
+      if (copy == x) return orig;
+    return x;
+  };
+  X509StackPtr pool_stack(sk_X509_new_null());
   for (X509* c : pool) sk_X509_push(pool_stack.get(), Ref(c).release());
 
   const std::int64_t at = im.Now();
@@ -654,7 +803,7 @@ Result<ValidationResult> Validator::Validate(std::string_view leaf_bytes,
   auto finish_ok = [&](STACK_OF(X509) * chain, bool stale) {
     for (int i = 0; i < sk_X509_num(chain); ++i) {
       unsigned char* der = nullptr;
-      int len = i2d_X509(sk_X509_value(chain, i), &der);
+      int len = i2d_X509(original(sk_X509_value(chain, i)), &der);
       if (len > 0) {
         auto e = DescribeCertificate(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(len)));
         if (e.ok()) out.chain.push_back(*e);
@@ -674,7 +823,7 @@ Result<ValidationResult> Validator::Validate(std::string_view leaf_bytes,
     }
   };
 
-  Attempt first = im.Run(im.store.get(), leaf, pool_stack.get(), at);
+  Attempt first = im.Run(im.store.get(), leaf, pool_stack.get(), at, &patched);
   std::optional<Failure> failure;
   if (first.ok) {
     failure = im.PostChecks(first.chain.get(), first, at);
@@ -707,7 +856,7 @@ Result<ValidationResult> Validator::Validate(std::string_view leaf_bytes,
       for (const auto& c : im.crls) X509_STORE_add_crl(st.get(), c.get());
       X509StackPtr inter(sk_X509_new_null());
       for (std::size_t i = 1; i + 1 < path.size(); ++i) sk_X509_push(inter.get(), Ref(path[i]).release());
-      Attempt alt = im.Run(st.get(), leaf, inter.get(), at);
+      Attempt alt = im.Run(st.get(), leaf, inter.get(), at, &patched);
       if (!alt.ok) continue;
       if (im.PostChecks(alt.chain.get(), alt, at)) continue;
       finish_ok(alt.chain.get(), alt.stale);
@@ -721,7 +870,7 @@ Result<ValidationResult> Validator::Validate(std::string_view leaf_bytes,
   if (first.chain) {
     for (int i = 0; i < sk_X509_num(first.chain.get()); ++i) {
       unsigned char* der = nullptr;
-      int len = i2d_X509(sk_X509_value(first.chain.get(), i), &der);
+      int len = i2d_X509(original(sk_X509_value(first.chain.get(), i)), &der);
       if (len > 0) {
         auto e = DescribeCertificate(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(len)));
         if (e.ok()) out.chain.push_back(*e);
