@@ -1,0 +1,134 @@
+// liveness/challenge.h — active challenge-response: a random sequence of actions (blink, turn left,
+// turn right, look up, open mouth) the applicant performs in order, each within a time window,
+// judged from landmarks against the person's own neutral baseline.
+//
+// ChallengeSession is a small state machine fed one observation per frame (OnFrame). It never owns
+// the camera: a kiosk UI calls OnFrame from its capture loop and shows prompt(); offline review feeds
+// a recorded clip. Events returned by OnFrame say what changed (for UI feedback and evidence).
+//
+// States: kCalibrating (≥ options.calibration_ms of a visible, roughly frontal face to learn the
+// person's baseline EAR / MAR / yaw / pitch) → kAwaiting (challenge i is shown; it passes when its
+// action is seen within options.window_ms of being shown) → … → kPassed, or kFailed with a code:
+//   challenge_timeout      the current action was not seen within its window
+//   challenge_wrong_action the head turned the opposite way to the one asked for
+//   face_lost              no face for longer than options.face_lost_ms after calibration began
+//   calibration_failed     no stable frontal face within options.calibration_timeout_ms
+//   clip_too_short         Finish() was called (end of a recorded clip) before the sequence completed
+// Blinks happen naturally, so a blink is never a wrong action; a pose challenge needs the head back
+// near neutral before it counts, so one held turn cannot satisfy two challenges.
+//
+// DrawChallenges uses the kernel CSPRNG (getrandom(2)); it fails closed (randomness_unavailable).
+// Thread-safety: a ChallengeSession is not thread-safe; the free functions are.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "liveness/face_geometry.h"
+
+namespace veridge::liveness {
+
+enum class Challenge { kBlink, kTurnLeft, kTurnRight, kLookUp, kOpenMouth };
+
+// "blink", "turn_left", "turn_right", "look_up", "open_mouth".
+const char* ChallengeName(Challenge c);
+// What the kiosk shows ("Blink", "Turn your head to your left", ...).
+const char* ChallengePrompt(Challenge c);
+// Parses "blink,turn_left,..." (also accepts "nod" = look_up and "smile" = open_mouth). Codes:
+// unknown_challenge, empty_challenge_list, too_many_challenges (> 10).
+Result<std::vector<Challenge>> ParseChallengeList(const std::string& list);
+std::string FormatChallengeList(const std::vector<Challenge>& seq);
+// count challenges drawn uniformly from `allowed` (default: all five), never the same twice in a row.
+Result<std::vector<Challenge>> DrawChallenges(int count, const std::vector<Challenge>& allowed = {});
+
+struct ChallengeOptions {
+  double calibration_ms = 400;          // neutral face needed before the first prompt
+  double calibration_timeout_ms = 5000;
+  double window_ms = 5000;              // per challenge, from the moment it is shown
+  double face_lost_ms = 1000;           // longer gaps fail the session
+  double blink_drop = 0.70;             // a blink: EAR below blink_drop × baseline ...
+  double blink_reopen = 0.85;           // ... then back above blink_reopen × baseline
+  double blink_max_ms = 700;            // a longer closure is not a blink (eyes shut / looking down)
+  double turn_deg = 15;                 // yaw change from baseline for a turn
+  double look_up_deg = 10;              // pitch change from baseline for look up
+  double neutral_deg = 8;               // "back to neutral" band between pose challenges
+  double mouth_open_delta = 0.25;       // MAR above baseline for open mouth
+  double smile_width_gain = 1.15;       // or mouth width × this over baseline (a smile)
+};
+
+// One frame's face as the session needs it; std::nullopt = no face in this frame.
+struct FaceSample {
+  Landmarks68 landmarks;
+  cv::Size image_size;
+};
+
+enum class ChallengeState { kCalibrating, kAwaiting, kPassed, kFailed };
+const char* ChallengeStateName(ChallengeState s);
+
+struct ChallengeEvent {
+  enum class Type { kCalibrated, kPrompt, kChallengePassed, kFailed, kCompleted, kBlink };
+  Type type;
+  double timestamp_ms = 0;
+  int challenge_index = -1;     // which challenge the event is about, -1 when none
+  std::string detail;           // failure code for kFailed, challenge name otherwise
+};
+const char* ChallengeEventName(ChallengeEvent::Type t);
+
+// Per-frame signals the session derived (exposed for the UI, evidence and tests).
+struct FaceSignals {
+  double ear = 0, mar = 0, mouth_width = 0;
+  std::optional<HeadPose> pose;
+};
+FaceSignals ComputeSignals(const FaceSample& face);
+
+class ChallengeSession {
+ public:
+  ChallengeSession(std::vector<Challenge> sequence, ChallengeOptions options = {});
+
+  // Feeds one frame (timestamps must increase; a frame whose timestamp does not is ignored).
+  std::vector<ChallengeEvent> OnFrame(double timestamp_ms, const std::optional<FaceSample>& face);
+  // The clip/camera ended: a session not yet passed fails with clip_too_short.
+  std::vector<ChallengeEvent> Finish(double timestamp_ms);
+
+  ChallengeState state() const { return state_; }
+  bool done() const { return state_ == ChallengeState::kPassed || state_ == ChallengeState::kFailed; }
+  // Index of the challenge being awaited (== sequence().size() once passed).
+  int current_index() const { return index_; }
+  const std::vector<Challenge>& sequence() const { return sequence_; }
+  // Text for the kiosk: "Look at the camera", the current challenge's prompt, "Done", or why it failed.
+  std::string prompt() const;
+  // Failure code when state() == kFailed, else empty.
+  const std::string& failure_code() const { return failure_; }
+  // Source-time span [start, end] of the challenge phase (calibration start to the last pass).
+  double started_ms() const { return calib_start_ms_; }
+  double completed_ms() const { return completed_ms_; }
+  int blinks_seen() const { return blinks_; }
+
+ private:
+  void Fail(double ts, const std::string& code, std::vector<ChallengeEvent>& ev);
+  void Advance(double ts, std::vector<ChallengeEvent>& ev);
+  bool Detected(Challenge c, const FaceSignals& s, double ts);
+
+  std::vector<Challenge> sequence_;
+  ChallengeOptions opt_;
+  ChallengeState state_ = ChallengeState::kCalibrating;
+  int index_ = 0;
+  std::string failure_;
+  double last_ts_ = -1e300;
+  double last_face_ts_ = -1;
+  double calib_start_ms_ = -1;
+  double prompt_ms_ = 0;
+  double completed_ms_ = -1;
+  // Baseline (medians of the calibration frames).
+  std::vector<double> cal_ear_, cal_mar_, cal_width_, cal_yaw_, cal_pitch_;
+  double base_ear_ = 0, base_mar_ = 0, base_width_ = 0, base_yaw_ = 0, base_pitch_ = 0;
+  // Blink detector: time the eyes closed, or < 0 when open.
+  double closed_since_ = -1;
+  bool blink_event_ = false;
+  int blinks_ = 0;
+  bool neutral_seen_ = false;  // head near neutral since the current prompt
+};
+
+}  // namespace veridge::liveness

@@ -1,0 +1,410 @@
+#include <opencv2/imgproc.hpp>
+#include <opencv2/video/tracking.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <optional>
+#include <sstream>
+
+#include "liveness/liveness.h"
+#include "liveness/pad.h"
+#include "vision/vision.h"
+
+namespace veridge::liveness {
+namespace {
+
+constexpr size_t kMaxFramePad = 2000;
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0.0;
+  size_t k = static_cast<size_t>(std::clamp(q, 0.0, 1.0) * double(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+std::string Fmt(double v, int prec = 3) {
+  std::ostringstream o;
+  o.setf(std::ios::fixed);
+  o.precision(prec);
+  o << v;
+  return o.str();
+}
+
+// 2×3 least-squares affine map taking landmark set a onto b.
+cv::Mat AffineFit(const Landmarks68& a, const Landmarks68& b) {
+  cv::Mat A(68, 3, CV_64F), B(68, 2, CV_64F);
+  for (int i = 0; i < 68; ++i) {
+    const auto& p = a[static_cast<size_t>(i)];
+    const auto& q = b[static_cast<size_t>(i)];
+    A.at<double>(i, 0) = p.x; A.at<double>(i, 1) = p.y; A.at<double>(i, 2) = 1.0;
+    B.at<double>(i, 0) = q.x; B.at<double>(i, 1) = q.y;
+  }
+  cv::Mat X;
+  cv::solve(A, B, X, cv::DECOMP_SVD);
+  return X.t();  // 2×3
+}
+
+cv::Rect LandmarkBox(const Landmarks68& lm, cv::Size frame) {
+  float x0 = 1e9f, y0 = 1e9f, x1 = -1e9f, y1 = -1e9f;
+  for (const auto& p : lm) {
+    x0 = std::min(x0, p.x); y0 = std::min(y0, p.y);
+    x1 = std::max(x1, p.x); y1 = std::max(y1, p.y);
+  }
+  // The 68 points span brows to chin; a detector box is a little larger and starts above the brows.
+  const float w = x1 - x0, h = y1 - y0;
+  cv::Rect r(cv::Point(int(x0 - 0.08f * w), int(y0 - 0.2f * h)), cv::Point(int(x1 + 0.08f * w), int(y1 + 0.05f * h)));
+  return r & cv::Rect(0, 0, frame.width, frame.height);
+}
+
+// Photometric non-rigidity of the face between two frames (grey images, landmarks in their
+// coordinates): both faces are warped onto a 64×64 patch (the older one through the landmark affine
+// fit, refined by ECC), and the residual is the mean absolute grey difference of the blurred centre.
+// A flat photo, however it is moved, scaled or rotated, leaves only sensor noise; a live face
+// leaves eyelid, mouth, parallax and shading changes. Returns < 0 when the pair cannot be aligned.
+double PhotometricResidual(const cv::Mat& prev, const Landmarks68& lp, const cv::Mat& cur, const Landmarks68& lc) {
+  constexpr int kPatch = 64;
+  cv::Rect box = LandmarkBox(lc, cur.size());
+  if (box.width < 16 || box.height < 16) return -1;
+  cv::Matx33d mcur(kPatch / double(box.width), 0, -box.x * kPatch / double(box.width), 0, kPatch / double(box.height),
+                   -box.y * kPatch / double(box.height), 0, 0, 1);
+  cv::Mat a = AffineFit(lp, lc);
+  cv::Matx33d ma(a.at<double>(0, 0), a.at<double>(0, 1), a.at<double>(0, 2), a.at<double>(1, 0), a.at<double>(1, 1), a.at<double>(1, 2), 0, 0, 1);
+  cv::Matx33d mprev = mcur * ma;
+  cv::Mat pc, pp;
+  cv::warpAffine(cur, pc, cv::Mat(mcur).rowRange(0, 2), cv::Size(kPatch, kPatch), cv::INTER_AREA, cv::BORDER_REPLICATE);
+  cv::warpAffine(prev, pp, cv::Mat(mprev).rowRange(0, 2), cv::Size(kPatch, kPatch), cv::INTER_AREA, cv::BORDER_REPLICATE);
+  cv::GaussianBlur(pc, pc, cv::Size(5, 5), 0);
+  cv::GaussianBlur(pp, pp, cv::Size(5, 5), 0);
+  cv::Mat warp = cv::Mat::eye(2, 3, CV_32F);
+  try {
+    cv::findTransformECC(pc, pp, warp, cv::MOTION_AFFINE, cv::TermCriteria(cv::TermCriteria::COUNT + cv::TermCriteria::EPS, 30, 1e-4), cv::noArray(), 1);
+    cv::Mat aligned;
+    cv::warpAffine(pp, aligned, warp, pp.size(), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_REPLICATE);
+    pp = aligned;
+  } catch (const cv::Exception&) {
+    // ECC did not converge: keep the landmark alignment.
+  }
+  const cv::Rect centre(8, 8, kPatch - 16, kPatch - 16);
+  cv::Mat d;
+  cv::absdiff(pc(centre), pp(centre), d);
+  return cv::mean(d)[0];
+}
+
+}  // namespace
+
+const Check* LivenessResult::Find(const std::string& name) const {
+  for (const auto& c : checks)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+nlohmann::json ToJson(const LivenessResult& r) {
+  nlohmann::json checks = nlohmann::json::array();
+  for (const auto& c : r.checks)
+    checks.push_back({{"name", c.name}, {"passed", c.passed}, {"score", c.score}, {"detail", c.detail}});
+  nlohmann::json events = nlohmann::json::array();
+  for (const auto& e : r.events) {
+    nlohmann::json j = {{"type", ChallengeEventName(e.type)}, {"t_ms", e.timestamp_ms}};
+    if (e.challenge_index >= 0) j["challenge"] = e.challenge_index;
+    if (!e.detail.empty()) j["detail"] = e.detail;
+    events.push_back(std::move(j));
+  }
+  nlohmann::json j = {{"live", r.live}, {"score", r.score}, {"checks", checks}, {"reasons", r.reasons},
+                      {"frames", r.frames}, {"face_frames", r.face_frames}, {"best_frame_ms", r.best_frame_ms}};
+  if (!r.events.empty()) j["events"] = events;
+  return j;
+}
+
+struct LivenessChecker::Impl {
+  LivenessOptions opt;
+  std::unique_ptr<vision::FaceAnalyzer> vision;
+  std::unique_ptr<PadModel> pad;
+};
+
+LivenessChecker::LivenessChecker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LivenessChecker::~LivenessChecker() = default;
+const LivenessOptions& LivenessChecker::options() const { return impl_->opt; }
+
+Result<std::unique_ptr<LivenessChecker>> LivenessChecker::Create(const LivenessOptions& options) {
+  if (options.detect_every < 1 || options.pad_every < 1 || options.max_work_width < 160 || options.max_session_ms <= 0)
+    return Status::InvalidInput("bad_option", "liveness options: detect_every, pad_every ≥ 1, max_work_width ≥ 160, max_session_ms > 0");
+  auto impl = std::make_unique<Impl>();
+  impl->opt = options;
+  vision::VisionOptions vo;
+  vo.model_dir = options.model_dir;
+  vo.detector = options.detector;
+  vo.load_descriptor = true;
+  auto va = vision::FaceAnalyzer::Create(vo);
+  if (!va.ok()) return va.status().WithContext("liveness: loading the face models");
+  impl->vision = std::move(va).value();
+  auto pad = PadModel::Load(options.model_dir);
+  if (!pad.ok()) return pad.status();
+  impl->pad = std::move(pad).value();
+  return std::unique_ptr<LivenessChecker>(new LivenessChecker(std::move(impl)));
+}
+
+Result<LivenessResult> LivenessChecker::Check(capture::FrameSource& source, const CheckRequest& request) {
+  const LivenessOptions& o = impl_->opt;
+  vision::FaceAnalyzer& va = *impl_->vision;
+  LivenessResult res;
+
+  std::optional<ChallengeSession> session;
+  if (!request.challenges.empty()) session.emplace(request.challenges, o.challenge);
+
+  // Track state.
+  std::optional<cv::Rect> track;          // detector-style box, work-image coordinates
+  int since_detect = 1 << 30;
+  int max_faces_seen = 0;
+  double max_second_ratio = 0;
+  // Stream statistics.
+  double first_ts = 0, prev_ts = 0;
+  bool have_prev_ts = false;
+  int non_monotonic = 0, big_gaps = 0;
+  double max_gap = 0;
+  int pending_zero = 0;
+  std::int64_t timed_frames = 0;
+  bool truncated_by_session = false;
+  cv::Mat prev_thumb;
+  int static_pairs = 0, pairs = 0;
+  std::vector<double> diffs;
+  struct MotionSample { double ts; cv::Mat grey; Landmarks68 lm; };
+  std::deque<MotionSample> motion;                        // last ~motion_pair_ms of small grey frames
+  std::vector<double> photometric;
+  // PAD and identity.
+  std::vector<double> pad_scores;
+  int tracked = 0;
+  std::optional<vision::Descriptor> first_desc;
+  double last_desc_ts = -1e300, max_id_dist = 0;
+  int id_samples = 0;
+  // Best frame.
+  double best_quality = -1;
+
+  while (true) {
+    auto next = source.Next();
+    if (!next.ok()) return next.status();
+    if (!next->has_value()) break;
+    capture::Frame& f = **next;
+    if (res.frames == 0) first_ts = f.timestamp_ms;
+    if (f.timestamp_ms - first_ts > o.max_session_ms) {
+      truncated_by_session = true;
+      break;
+    }
+    ++res.frames;
+
+    // Timestamps: reported as the source gives them (capture.h). OpenCV/FFmpeg reports time 0 for the
+    // last frames of some MP4 files (B-frame flush at end of stream); such frames are held back and only
+    // count as non-monotonic if a later frame shows they were not at the end.
+    if (have_prev_ts && f.timestamp_ms == 0.0 && prev_ts > 0.0) {
+      ++pending_zero;
+    } else {
+      non_monotonic += pending_zero;
+      pending_zero = 0;
+      if (have_prev_ts) {
+        const double gap = f.timestamp_ms - prev_ts;
+        if (gap <= 0) {
+          ++non_monotonic;
+        } else {
+          max_gap = std::max(max_gap, gap);
+          if (gap > o.max_frame_gap_ms) ++big_gaps;
+        }
+      }
+      have_prev_ts = true;
+      prev_ts = f.timestamp_ms;
+      ++timed_frames;
+    }
+
+    cv::Mat work = f.bgr;
+    if (work.cols > o.max_work_width) {
+      const double s = double(o.max_work_width) / work.cols;
+      cv::resize(f.bgr, work, cv::Size(), s, s, cv::INTER_AREA);
+    }
+
+    // Detection every N frames (or when the track is lost); landmarks track in between.
+    std::optional<Landmarks68> lm;
+    if (!track || ++since_detect >= o.detect_every) {
+      since_detect = 0;
+      auto faces = va.Detect(work);
+      if (!faces.ok()) return faces.status();
+      max_faces_seen = std::max<int>(max_faces_seen, static_cast<int>(faces->size()));
+      if (faces->size() >= 2 && (*faces)[0].width > 0)
+        max_second_ratio = std::max(max_second_ratio, double((*faces)[1].width) / (*faces)[0].width);
+      if (faces->empty()) track.reset();
+      else track = (*faces)[0];
+    }
+    if (track) {
+      auto l = va.Landmarks(work, *track);
+      if (!l.ok()) return l.status();
+      if (InterOcularDistance(*l) < 0.15 * track->width) {
+        track.reset();  // the landmarks collapsed: no face there any more
+      } else {
+        lm = *l;
+        // Follow the face: recentre the detector box on the landmarks (keeps its size).
+        cv::Rect lb = LandmarkBox(*lm, work.size());
+        cv::Point2f c(lb.x + lb.width / 2.0f, lb.y + lb.height / 2.0f);
+        track = cv::Rect(int(c.x - track->width / 2.0f), int(c.y - track->height / 2.0f), track->width, track->height);
+      }
+    }
+
+    // Near-identical consecutive frames, on a small grey thumbnail of the face region (or the whole
+    // frame when there is no face), blurred so sensor noise does not hide a repeated picture.
+    {
+      cv::Rect region = lm ? (LandmarkBox(*lm, work.size()) & cv::Rect(0, 0, work.cols, work.rows)) : cv::Rect(0, 0, work.cols, work.rows);
+      if (region.area() < 64) region = cv::Rect(0, 0, work.cols, work.rows);
+      cv::Mat grey, thumb;
+      cv::cvtColor(work(region), grey, cv::COLOR_BGR2GRAY);
+      cv::resize(grey, thumb, cv::Size(64, 64), 0, 0, cv::INTER_AREA);
+      cv::GaussianBlur(thumb, thumb, cv::Size(3, 3), 0);
+      if (!prev_thumb.empty()) {
+        cv::Mat d;
+        cv::absdiff(thumb, prev_thumb, d);
+        const double md = cv::mean(d)[0];
+        diffs.push_back(md);
+        ++pairs;
+        if (md < o.static_diff) ++static_pairs;
+      }
+      prev_thumb = thumb;
+    }
+
+    std::optional<FaceSample> sample;
+    if (lm) {
+      ++tracked;
+      sample = FaceSample{*lm, work.size()};
+      // Photometric non-rigidity on a ≤ 320 px grey copy (bounded: a few frames of ~77 kB).
+      {
+        const double ms = std::min(1.0, 320.0 / work.cols);
+        MotionSample cur{f.timestamp_ms, {}, *lm};
+        cv::Mat grey;
+        cv::cvtColor(work, grey, cv::COLOR_BGR2GRAY);
+        if (ms < 1.0) cv::resize(grey, cur.grey, cv::Size(), ms, ms, cv::INTER_AREA);
+        else cur.grey = grey;
+        for (auto& p : cur.lm) p *= float(ms);
+        while (!motion.empty() && f.timestamp_ms - motion.front().ts > o.motion_pair_ms * 1.5) motion.pop_front();
+        if (!motion.empty() && f.timestamp_ms - motion.front().ts >= o.motion_pair_ms * 0.5) {
+          const double r = PhotometricResidual(motion.front().grey, motion.front().lm, cur.grey, cur.lm);
+          if (r >= 0) photometric.push_back(r);
+        }
+        motion.push_back(std::move(cur));
+      }
+
+      // Passive PAD on a subset of frames.
+      if ((tracked - 1) % o.pad_every == 0) {
+        auto ps = impl_->pad->Score(work, cv::Rect2f(*track));
+        if (ps.ok()) {
+          pad_scores.push_back(ps->fused);
+          if (res.frame_pad.size() < kMaxFramePad) res.frame_pad.push_back({f.index, f.timestamp_ms, ps->fused});
+        } else if (ps.status().kind() != Status::Kind::kInvalidInput) {
+          return ps.status();
+        }
+      }
+      // Identity continuity samples.
+      if (f.timestamp_ms - last_desc_ts >= o.descriptor_every_ms) {
+        auto chip = va.AlignChip(work, *lm);
+        if (!chip.ok()) return chip.status();
+        auto d = va.Describe(*chip);
+        if (!d.ok()) return d.status();
+        last_desc_ts = f.timestamp_ms;
+        ++id_samples;
+        if (!first_desc) first_desc = *d;
+        else max_id_dist = std::max(max_id_dist, vision::Distance(*first_desc, *d));
+      }
+    } else {
+      motion.clear();
+    }
+
+    // Active challenges.
+    bool in_live_segment = !session.has_value();
+    if (session) {
+      const bool was_awaiting = session->state() == ChallengeState::kAwaiting;
+      for (auto& e : session->OnFrame(f.timestamp_ms, sample)) res.events.push_back(e);
+      in_live_segment = was_awaiting || session->state() == ChallengeState::kAwaiting;
+    }
+
+    // Best frame for the face match: frontal, eyes open, sharp, inside the live segment.
+    if (lm && in_live_segment) {
+      const FaceSignals s = ComputeSignals(*sample);
+      const double yaw = s.pose ? std::abs(s.pose->yaw_deg) : 45.0;
+      const double pitch = s.pose ? std::abs(s.pose->pitch_deg) : 45.0;
+      cv::Mat grey, lap;
+      cv::cvtColor(work(*track & cv::Rect(0, 0, work.cols, work.rows)), grey, cv::COLOR_BGR2GRAY);
+      cv::Laplacian(grey, lap, CV_64F);
+      cv::Scalar mu, sd;
+      cv::meanStdDev(lap, mu, sd);
+      const double q = std::min(sd[0], 30.0) * std::min(1.0, s.ear / 0.25) / (1.0 + yaw / 10.0 + pitch / 10.0);
+      if (q > best_quality) {
+        best_quality = q;
+        res.best_frame = work.clone();
+        res.best_box = *track;
+        res.best_frame_ms = f.timestamp_ms;
+      }
+    }
+  }
+  if (session) {
+    for (auto& e : session->Finish(prev_ts)) res.events.push_back(e);
+  }
+  res.face_frames = tracked;
+  const capture::SourceInfo& info = source.info();
+  if (info.kind != "video") non_monotonic += pending_zero;  // only video files have the end-of-stream quirk
+
+  auto add = [&res](std::string name, bool passed, double score, std::string detail, const std::string& reason) {
+    res.checks.push_back({std::move(name), passed, score, std::move(detail)});
+    if (!passed && !reason.empty()) res.reasons.push_back(reason);
+  };
+  const bool has_face = tracked >= o.min_face_frames;
+  add("face_present", has_face, double(tracked), std::to_string(tracked) + " of " + std::to_string(res.frames) + " frames had a tracked face", "no_face");
+  const bool single = max_second_ratio < o.secondary_face_ratio;
+  add("single_face", single, max_second_ratio,
+      single ? "one face (largest other face " + Fmt(max_second_ratio, 2) + "× the main one)"
+             : "a second face " + Fmt(max_second_ratio, 2) + "× the size of the applicant's was seen: only the applicant may be in view",
+      "multiple_faces");
+  const bool same = id_samples >= 1 && max_id_dist < o.identity_threshold;
+  add("identity_continuity", same, max_id_dist,
+      std::to_string(id_samples) + " descriptor samples, largest distance to the first " + Fmt(max_id_dist) + " (threshold " + Fmt(o.identity_threshold, 2) + ")",
+      id_samples >= 1 ? "identity_changed" : "");
+  std::vector<double> sorted = pad_scores;
+  res.score = Percentile(pad_scores, 0.5);
+  const bool pad_ok = !pad_scores.empty() && res.score >= o.pad_threshold;
+  add("pad", pad_ok, res.score,
+      "median fused P(real) over " + std::to_string(pad_scores.size()) + " frames (threshold " + Fmt(o.pad_threshold, 2) + ")",
+      pad_scores.empty() ? "" : "presentation_attack");
+  const double nonrigid = Percentile(photometric, 0.95);
+  const bool moving = photometric.size() >= 3 && nonrigid >= o.min_nonrigid_motion;
+  add("face_motion", moving, nonrigid,
+      "95th percentile non-rigid face change " + Fmt(nonrigid, 2) + " grey levels over " + std::to_string(photometric.size()) +
+          " frame pairs " + Fmt(o.motion_pair_ms, 0) + " ms apart (needs " + Fmt(o.min_nonrigid_motion, 2) + "); a flat picture only moves rigidly",
+      photometric.empty() ? "" : "frozen_face");
+  const double static_frac = pairs ? double(static_pairs) / pairs : 0.0;
+  add("static_frames", pairs > 0 && static_frac <= o.max_static_fraction, static_frac,
+      std::to_string(static_pairs) + " of " + std::to_string(pairs) + " consecutive frame pairs near-identical (median difference " + Fmt(Percentile(diffs, 0.5), 2) + ")",
+      pairs > 0 ? "static_stream" : "");
+  std::string ts_detail = std::to_string(non_monotonic) + " non-increasing timestamps, " + std::to_string(big_gaps) + " gaps over " +
+                          Fmt(o.max_frame_gap_ms, 0) + " ms (largest " + Fmt(max_gap, 0) + " ms)";
+  if (truncated_by_session || source.truncated()) ts_detail += "; analysis cut at " + Fmt(std::min(o.max_session_ms, prev_ts - first_ts), 0) + " ms of source time";
+  add("timestamps", non_monotonic == 0 && big_gaps == 0, double(non_monotonic + big_gaps), ts_detail, "bad_timestamps");
+  const double duration = prev_ts - first_ts;
+  const double measured_fps = duration > 0 && timed_frames > 1 ? double(timed_frames - 1) * 1000.0 / duration : 0.0;
+  if (info.nominal_fps > 0 && measured_fps > 0) {
+    const double ratio = measured_fps / info.nominal_fps;
+    add("frame_rate", ratio >= o.min_fps_ratio && ratio <= o.max_fps_ratio, ratio,
+        "measured " + Fmt(measured_fps, 1) + " fps vs nominal " + Fmt(info.nominal_fps, 1), "frame_rate_mismatch");
+  } else {
+    add("frame_rate", true, 1.0, "nominal frame rate unknown: not checked", "");
+  }
+  add("virtual_camera", !info.virtual_device, info.virtual_device ? 1.0 : 0.0,
+      info.kind == "device" ? "driver '" + info.driver + "', card '" + info.card + "'" : "not a camera device (" + info.kind + ")", "virtual_camera");
+  if (session) {
+    const bool passed = session->state() == ChallengeState::kPassed;
+    add("challenge", passed, double(session->current_index()) / double(session->sequence().size()),
+        FormatChallengeList(session->sequence()) + ": " + std::to_string(session->current_index()) + " done" +
+            (passed ? "" : ", failed: " + session->failure_code()) + " (" + std::to_string(session->blinks_seen()) + " blinks)",
+        session->failure_code());
+  }
+  res.live = true;
+  for (const auto& c : res.checks) res.live = res.live && c.passed;
+  if (!res.live && res.reasons.empty()) res.reasons.push_back("liveness_undetermined");
+  return res;
+}
+
+}  // namespace veridge::liveness
