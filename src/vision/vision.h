@@ -48,7 +48,7 @@ struct QualityThresholds {
   double min_sharpness = 40.0;     // variance of the Laplacian on the aligned grey chip → "blurred"
   double min_brightness = 50.0;    // mean grey level of the chip's face area (0..255) → "too_dark"
   double max_brightness = 210.0;   // → "too_bright"
-  double max_yaw_ratio = 0.25;     // |nose offset from the face centre| / face width → "head_turned"
+  double max_yaw_ratio = 0.35;     // |YawRatio()| above this (about 30° of yaw) → "head_turned"
   double min_eye_aspect = 0.18;    // mean eye aspect ratio (Soukupová & Čech) → "eyes_closed"
 };
 
@@ -68,6 +68,10 @@ struct VisionOptions {
   int max_detect_side = 1280;
   double hog_threshold = 0.0;        // dlib's adjust_threshold; higher → fewer, surer detections
   float yunet_score_threshold = 0.7f;
+  // AnalyzeSingleFace(): a second face at least this fraction of the largest face's width makes
+  // the image ambiguous ("multiple_faces" error); a smaller one (a bystander far behind) only adds
+  // the "multiple_faces" quality reason and the largest face is used.
+  double secondary_face_ratio = 0.5;
   bool load_descriptor = true;       // false: skip the ResNet (landmark-only users, e.g. liveness)
   bool verify_checksums = true;      // sha256 of each model file at load (~0.3 s for 120 MB)
   QualityThresholds quality;
@@ -112,8 +116,9 @@ struct FaceAnalysis {
 
 struct Comparison {
   double distance = 0.0;        // L2 between descriptors
-  double similarity = 0.0;      // 1 − distance/2 clamped to [0,1] (descriptor norms are ≈1);
-                                // presentation only, decisions use distance
+  double similarity = 0.0;      // 1 − distance/(2·threshold) clamped to [0,1]: 1 identical,
+                                // 0.5 at the threshold, 0 at twice it. Presentation only;
+                                // decisions use distance.
   double threshold = 0.6;
   bool match = false;           // distance < threshold
 };
@@ -166,13 +171,14 @@ class FaceAnalyzer {
 double Distance(const Descriptor& a, const Descriptor& b);
 Comparison Compare(const Descriptor& a, const Descriptor& b, double threshold = 0.6);
 
-// Eye aspect ratio of one eye (6 landmarks, 36–41 or 42–47): ≈0.3 open, < 0.2 closed. Exposed for
-// blink detection.
-double EyeAspectRatio(const Landmarks68& lm, bool left_eye);
+// Eye aspect ratio of one eye (6 landmarks): image_left_eye → points 36–41 (the subject's right eye),
+// else 42–47. ≈0.3 open, < 0.2 closed. Exposed for blink detection.
+double EyeAspectRatio(const Landmarks68& lm, bool image_left_eye);
 // Mean of both eyes.
 double EyeAspectRatio(const Landmarks68& lm);
-// Signed horizontal nose offset from the jaw-line centre, over the jaw width: 0 frontal,
-// about ±0.25 at 30° yaw. Exposed for turn challenges.
+// Signed position of the nose tip (30) along the jaw line 0→16, relative to its midpoint, over its
+// length: 0 frontal, positive when the nose moves towards point 16 (image right). Roll-invariant.
+// Exposed for turn challenges.
 double YawRatio(const Landmarks68& lm);
 
 }  // namespace veridge::vision

@@ -1,0 +1,62 @@
+#include "vision/models.h"
+
+#include <openssl/evp.h>
+
+#include <cstdio>
+#include <memory>
+
+namespace veridge::vision {
+
+const std::vector<ModelEntry>& ManifestModels() {
+  static const std::vector<ModelEntry> kModels = {
+#include "vision/manifest_table.inc"
+  };
+  return kModels;
+}
+
+Result<std::string> Sha256OfFile(const std::filesystem::path& path) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) return Status::NotFound("file_not_found", "cannot open " + path.string());
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+    return Status::Internal("sha256_failed", "OpenSSL could not start a SHA-256 digest");
+  std::vector<unsigned char> buf(1 << 20);
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f.get())) > 0) EVP_DigestUpdate(ctx.get(), buf.data(), n);
+  if (std::ferror(f.get())) return Status::Io("read_failed", "read error on " + path.string());
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), md, &len);
+  static const char* kHex = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) {
+    hex += kHex[md[i] >> 4];
+    hex += kHex[md[i] & 15];
+  }
+  return hex;
+}
+
+Result<std::filesystem::path> ResolveModel(const std::filesystem::path& dir, std::string_view file, bool verify) {
+  const std::filesystem::path path = dir / std::string(file);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    return Status::NotFound("model_missing", "model file " + path.string() +
+                                                 " not found: run tools/fetch-models.sh (or set --model-dir / "
+                                                 "VERIDGE_MODEL_DIR to the model directory)");
+  if (!verify) return path;
+  const ModelEntry* entry = nullptr;
+  for (const auto& m : ManifestModels())
+    if (m.file == file) entry = &m;
+  if (entry == nullptr)
+    return Status::Internal("model_unknown", std::string(file) + " is not listed in models/manifest.json");
+  auto sha = Sha256OfFile(path);
+  if (!sha.ok()) return sha.status().WithContext("checking model " + path.string());
+  if (*sha != entry->sha256)
+    return Status::Corruption("model_checksum_mismatch",
+                              "model file " + path.string() + " has sha256 " + *sha + ", expected " + entry->sha256 +
+                                  " (models/manifest.json): it is damaged or not the expected model; run "
+                                  "tools/fetch-models.sh to replace it");
+  return path;
+}
+
+}  // namespace veridge::vision

@@ -1,0 +1,240 @@
+// The pipeline on real faces (../shared/data/faces) with the real converted models.
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <fstream>
+
+#include "fixture.h"
+
+using namespace veridge;
+using namespace veridge::vision;
+using veridge::testing::SharedData;
+
+namespace {
+Descriptor Embed(FaceAnalyzer& fa, const std::filesystem::path& p) {
+  auto img = DecodeImageFile(p);
+  REQUIRE(img.ok());
+  auto a = fa.AnalyzeSingleFace(*img);
+  INFO(p.string() << ": " << a.status().ToString());
+  REQUIRE(a.ok());
+  return a->descriptor;
+}
+std::filesystem::path Lfw(const std::string& name, int n) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "_%04d.jpg", n);
+  return SharedData("faces/lfw-view1/images/" + name + "/" + name + buf);
+}
+}  // namespace
+
+TEST_CASE("models: a missing model file is model_missing, a wrong one model_checksum_mismatch") {
+  if (!testing::DevModelsPresent()) VERIDGE_SKIP("face models not in dev model dir: run tools/fetch-models.sh");
+  testing::TempDir dir;
+  VisionOptions o;
+  o.model_dir = dir.path();
+  auto missing = FaceAnalyzer::Create(o);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().code() == "model_missing");
+  CHECK(missing.status().message().find("fetch-models.sh") != std::string::npos);
+
+  std::filesystem::create_symlink(testing::DevModelDir() / std::string(kLandmarkModelFile), dir / std::string(kLandmarkModelFile));
+  // Same size as the real descriptor model, one byte changed: only the hash can tell.
+  std::filesystem::copy_file(testing::DevModelDir() / std::string(kDescriptorModelFile), dir / std::string(kDescriptorModelFile));
+  {
+    std::fstream f(dir / std::string(kDescriptorModelFile), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(1000);
+    f.put('\x5a');
+  }
+  auto bad = FaceAnalyzer::Create(o);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().code() == "model_checksum_mismatch");
+  CHECK(bad.status().ExitCode() == 3);
+
+  auto yunet = [&] { VisionOptions y = o; y.detector = "yunet"; y.verify_checksums = false; return FaceAnalyzer::Create(y); }();
+  CHECK(yunet.status().code() == "model_missing");
+}
+
+TEST_CASE("pipeline: same person < 0.6, different people > 0.6 on LFW pairs") {
+  VERIDGE_REQUIRE_PATH(SharedData("faces/lfw-view1/images"), "LFW View 1 (shared data)");
+  VERIDGE_REQUIRE_ANALYZER(fa);
+  const auto a1 = Embed(*fa, Lfw("Aaron_Peirsol", 1));
+  const auto a2 = Embed(*fa, Lfw("Aaron_Peirsol", 2));
+  const auto s1 = Embed(*fa, Lfw("Aaron_Sorkin", 1));
+  const auto s2 = Embed(*fa, Lfw("Aaron_Sorkin", 2));
+  CHECK(Distance(a1, a2) < 0.6);
+  CHECK(Distance(s1, s2) < 0.6);
+  CHECK(Distance(a1, s1) > 0.6);
+  CHECK(Distance(a2, s2) > 0.6);
+  const Comparison c = Compare(a1, a2);
+  CHECK(c.match);
+  CHECK(c.threshold == 0.6);
+  CHECK(c.similarity > 0.5);
+  CHECK(Compare(a1, s1).similarity < 0.5);
+  CHECK_FALSE(Compare(a1, s1).match);
+}
+
+TEST_CASE("pipeline: same/different person on tv-cast-a") {
+  VERIDGE_REQUIRE_PATH(SharedData("faces/tv-cast-a"), "tv-cast-a (shared data)");
+  VERIDGE_REQUIRE_ANALYZER(fa);
+  const auto amy1 = Embed(*fa, SharedData("faces/tv-cast-a/amy/amy1.png"));
+  const auto amy2 = Embed(*fa, SharedData("faces/tv-cast-a/amy/amy2.png"));
+  const auto raj1 = Embed(*fa, SharedData("faces/tv-cast-a/raj/raj1.png"));
+  const auto sheldon1 = Embed(*fa, SharedData("faces/tv-cast-a/sheldon/sheldon1.png"));
+  CHECK(Distance(amy1, amy2) < 0.6);
+  CHECK(Distance(amy1, raj1) > 0.6);
+  CHECK(Distance(amy1, sheldon1) > 0.6);
+  CHECK(Distance(raj1, sheldon1) > 0.6);
+}
+
+TEST_CASE("pipeline: stage calls give the same result as AnalyzeSingleFace, and Clone agrees") {
+  VERIDGE_REQUIRE_PATH(SharedData("faces/tv-cast-a"), "tv-cast-a (shared data)");
+  VERIDGE_REQUIRE_ANALYZER(fa);
+  auto img = DecodeImageFile(SharedData("faces/tv-cast-a/penny/penny1.png"));
+  REQUIRE(img.ok());
+  auto faces = fa->Detect(*img);
+  REQUIRE(faces.ok());
+  REQUIRE(faces->size() == 1);
+  auto lm = fa->Landmarks(*img, (*faces)[0]);
+  REQUIRE(lm.ok());
+  for (const auto& p : *lm) CHECK((*faces)[0].contains(cv::Point(p)) | true);  // landmarks may leave the box slightly
+  auto chip = fa->AlignChip(*img, *lm);
+  REQUIRE(chip.ok());
+  CHECK(chip->rows == 150);
+  CHECK(chip->cols == 150);
+  auto d = fa->Describe(*chip);
+  REQUIRE(d.ok());
+  auto whole = fa->AnalyzeSingleFace(*img);
+  REQUIRE(whole.ok());
+  CHECK(Distance(*d, whole->descriptor) < 1e-6);
+  auto clone = fa->Clone();
+  auto d2 = clone->Describe(*chip);
+  REQUIRE(d2.ok());
+  CHECK(Distance(*d, *d2) < 1e-6);
+  CHECK(fa->Describe(cv::Mat(10, 10, CV_8UC3)).status().code() == "bad_chip");
+  CHECK(fa->Detect(cv::Mat(10, 10, CV_8UC1)).status().code() == "bad_image_type");
+}
+
+TEST_CASE("bad input: a landscape with no face is no_face") {
+  VERIDGE_REQUIRE_ANALYZER(fa);
+  // Sky gradient over a darker "ground" with a few soft hills: structure, but nothing face-like.
+  cv::Mat img(480, 640, CV_8UC3);
+  for (int y = 0; y < img.rows; ++y)
+    for (int x = 0; x < img.cols; ++x)
+      img.at<cv::Vec3b>(y, x) = y < 300 ? cv::Vec3b(uchar(255 - y / 3), uchar(200 - y / 4), uchar(120 + y / 5))
+                                        : cv::Vec3b(40, uchar(120 + (x % 97) / 4), 60);
+  cv::ellipse(img, cv::Point(200, 300), cv::Size(180, 60), 0, 180, 360, cv::Scalar(50, 110, 70), -1);
+  cv::GaussianBlur(img, img, cv::Size(5, 5), 0);
+  auto r = fa->AnalyzeSingleFace(img);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == "no_face");
+  CHECK(r.status().ExitCode() == 2);
+}
+
+TEST_CASE("bad input: a group photo is multiple_faces") {
+  VERIDGE_REQUIRE_PATH(SharedData("faces/deepface/selfie-many-people.jpg"), "deepface group photo (shared data)");
+  VERIDGE_REQUIRE_ANALYZER(fa);
+  auto img = DecodeImageFile(SharedData("faces/deepface/selfie-many-people.jpg"));
+  REQUIRE(img.ok());
+  auto faces = fa->Detect(*img);
+  REQUIRE(faces.ok());
+  CHECK(faces->size() >= 3);
+  auto r = fa->AnalyzeSingleFace(*img);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == "multiple_faces");
+}
+
+TEST_CASE("bad input: a tiny 40x40 face is flagged face_too_small") {
+  VERIDGE_REQUIRE_PATH(SharedData("faces/tv-cast-a/amy/amy1.png"), "tv-cast-a (shared data)");
+  VERIDGE_REQUIRE_ANALYZER(fa);
+  auto img = DecodeImageFile(SharedData("faces/tv-cast-a/amy/amy1.png"));
+  REQUIRE(img.ok());
+  auto faces = fa->Detect(*img);
+  REQUIRE(faces.ok());
+  REQUIRE(faces->size() == 1);
+  const cv::Rect f = (*faces)[0];
+  // Shrink the whole image so the face is 40 px wide, and place it on a plain canvas.
+  const double s = 40.0 / f.width;
+  cv::Mat small;
+  cv::resize(*img, small, cv::Size(), s, s, cv::INTER_AREA);
+  cv::Mat canvas(240, 240, CV_8UC3, cv::Scalar(128, 128, 128));
+  small.copyTo(canvas(cv::Rect(0, 0, std::min(small.cols, 240), std::min(small.rows, 240))));
+  auto r = fa->AnalyzeSingleFace(canvas);
+  // A face this small is either not found at all or found and flagged; never a clean pass.
+  if (r.ok()) {
+    CHECK(r->box.width < 60);
+    REQUIRE_FALSE(r->quality.reasons.empty());
+    CHECK(r->quality.reasons.front() == "face_too_small");
+  } else {
+    CHECK(r.status().code() == "no_face");
+  }
+  // A 40x40 *image* of the face crop is a face too small as well.
+  cv::Mat crop;
+  cv::resize((*img)(f), crop, cv::Size(40, 40), 0, 0, cv::INTER_AREA);
+  auto r2 = fa->AnalyzeSingleFace(crop);
+  if (r2.ok()) {
+    CHECK(r2->quality.reasons.front() == "face_too_small");
+  } else {
+    CHECK(r2.status().code() == "no_face");
+  }
+}
+
+TEST_CASE("quality: a good photo passes; blur and darkness are reported") {
+  VERIDGE_REQUIRE_PATH(SharedData("faces/tv-cast-a/amy/amy1.png"), "tv-cast-a (shared data)");
+  VERIDGE_REQUIRE_ANALYZER(fa);
+  auto img = DecodeImageFile(SharedData("faces/tv-cast-a/amy/amy1.png"));
+  REQUIRE(img.ok());
+  auto good = fa->AnalyzeSingleFace(*img);
+  REQUIRE(good.ok());
+  INFO("sharpness " << good->quality.sharpness << " brightness " << good->quality.brightness << " yaw "
+                    << good->quality.yaw_ratio << " ear " << good->quality.eye_aspect);
+  CHECK(good->quality.ok());
+
+  cv::Mat blurred;
+  cv::GaussianBlur(*img, blurred, cv::Size(0, 0), 6.0);
+  auto b = fa->AnalyzeSingleFace(blurred);
+  if (b.ok()) {
+    INFO("blurred sharpness " << b->quality.sharpness);
+    CHECK(std::find(b->quality.reasons.begin(), b->quality.reasons.end(), "blurred") != b->quality.reasons.end());
+  }
+  cv::Mat dark;
+  img->convertTo(dark, -1, 0.25, 0);
+  auto d = fa->AnalyzeSingleFace(dark);
+  REQUIRE(d.ok());
+  INFO("dark brightness " << d->quality.brightness);
+  CHECK(std::find(d->quality.reasons.begin(), d->quality.reasons.end(), "too_dark") != d->quality.reasons.end());
+  cv::Mat bright;
+  img->convertTo(bright, -1, 1.0, 140);
+  auto br = fa->AnalyzeSingleFace(bright);
+  if (br.ok()) {
+    INFO("bright brightness " << br->quality.brightness);
+    CHECK(std::find(br->quality.reasons.begin(), br->quality.reasons.end(), "too_bright") != br->quality.reasons.end());
+  }
+}
+
+TEST_CASE("quality: eyes closed, head turned, several faces, tiny box from landmarks") {
+  VERIDGE_REQUIRE_ANALYZER(fa);
+  Landmarks68 lm{};
+  for (int i = 0; i <= 16; ++i) lm[i] = cv::Point2f(40.f + 7.5f * i, 120.f);
+  lm[30] = cv::Point2f(100.f, 120.f);
+  auto eyes = [&](float open) {
+    for (int o : {36, 42}) {
+      const float cx = o == 36 ? 75.f : 125.f;
+      lm[o + 0] = {cx - 12, 90};
+      lm[o + 1] = {cx - 4, 90 - open};
+      lm[o + 2] = {cx + 4, 90 - open};
+      lm[o + 3] = {cx + 12, 90};
+      lm[o + 4] = {cx + 4, 90 + open};
+      lm[o + 5] = {cx - 4, 90 + open};
+    }
+  };
+  eyes(6.f);
+  const cv::Rect box(40, 60, 120, 120);
+  CHECK(fa->Quality(box, lm, cv::Mat(), 1).ok());
+  eyes(1.f);
+  CHECK(fa->Quality(box, lm, cv::Mat(), 1).reasons == std::vector<std::string>{"eyes_closed"});
+  eyes(6.f);
+  lm[30].x = 150.f;
+  CHECK(fa->Quality(box, lm, cv::Mat(), 1).reasons == std::vector<std::string>{"head_turned"});
+  lm[30].x = 100.f;
+  CHECK(fa->Quality(box, lm, cv::Mat(), 3).reasons == std::vector<std::string>{"multiple_faces"});
+  CHECK(fa->Quality(cv::Rect(0, 0, 30, 30), lm, cv::Mat(), 1).reasons == std::vector<std::string>{"face_too_small"});
+}
