@@ -189,6 +189,7 @@ CREATE TABLE outbox(
   next_attempt_at INTEGER NOT NULL,
   lease_until INTEGER NOT NULL DEFAULT 0,
   delivered_at INTEGER,
+  dead_at INTEGER,
   last_http_status INTEGER,
   last_error TEXT NOT NULL DEFAULT '',
   dead_reason TEXT NOT NULL DEFAULT ''
@@ -449,6 +450,7 @@ struct Store::Impl {
     if (!s.IsNull(10)) m.last_http_status = static_cast<int>(s.Int(10));
     m.last_error = s.Text(11);
     m.dead_reason = s.Text(12);
+    if (!s.IsNull(13)) m.dead_at = s.Int(13);
     return m;
   }
 
@@ -481,7 +483,7 @@ struct Store::Impl {
 
 static constexpr const char* kOutboxColumns =
     "id, webhook_id, coalesce(session_id, ''), endpoint, payload, state, attempts, created_at, next_attempt_at, delivered_at, "
-    "last_http_status, last_error, dead_reason";
+    "last_http_status, last_error, dead_reason, dead_at";
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
@@ -529,6 +531,10 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     if (rc != SQLITE_OK) return Translate(rc, impl->db, "keying " + options.path.string(), Phase::kKeying);
     VERIDGE_RETURN_IF_ERROR(impl->SetAndVerify("PRAGMA cipher_page_size = " + std::to_string(kCipherPageSize),
                                                "PRAGMA cipher_page_size", std::to_string(kCipherPageSize)));
+    // SQLCipher 3.x defaults, read back so a differently built library cannot weaken them unseen:
+    // AES-256-CBC and a per-page HMAC (tamper and wrong-key detection).
+    VERIDGE_RETURN_IF_ERROR(impl->SetAndVerify("PRAGMA cipher_use_hmac", "PRAGMA cipher_use_hmac", "1"));
+    VERIDGE_RETURN_IF_ERROR(impl->SetAndVerify("PRAGMA cipher", "PRAGMA cipher", "AES-256-CBC"));
   }
   // The codec must be linked even in unencrypted mode (the benchmark compares like with like).
   auto cv = impl->QueryText("PRAGMA cipher_version", "reading cipher_version");
@@ -544,6 +550,8 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     // max_page_count answers with the cap in force (never below the current size).
     auto r = impl->QueryText(("PRAGMA max_page_count = " + std::to_string(options.max_pages)).c_str(), "setting max_page_count");
     if (!r.ok()) return r.status();
+    if (r.value().empty() || std::stoll(r.value()) < options.max_pages)
+      return Status::Internal("store_setting_rejected", "PRAGMA max_page_count did not take effect");
   }
   VERIDGE_RETURN_IF_ERROR(impl->SetAndVerify("PRAGMA busy_timeout = " + std::to_string(options.busy_timeout_ms), "PRAGMA busy_timeout",
                                              std::to_string(options.busy_timeout_ms)));
@@ -857,7 +865,7 @@ Status Store::RecordAttempt(std::int64_t id, const Attempt& a, AttemptOutcome ou
         sql = "UPDATE outbox SET attempts = attempts + 1, last_http_status = ?2, last_error = ?3, lease_until = 0, state = 'delivered', delivered_at = ?5 WHERE id = ?1";
         break;
       case AttemptOutcome::kDead:
-        sql = "UPDATE outbox SET attempts = attempts + 1, last_http_status = ?2, last_error = ?3, lease_until = 0, state = 'dead', dead_reason = ?6 WHERE id = ?1";
+        sql = "UPDATE outbox SET attempts = attempts + 1, last_http_status = ?2, last_error = ?3, lease_until = 0, state = 'dead', dead_reason = ?6, dead_at = ?5 WHERE id = ?1";
         break;
     }
     auto upd = I.Prepare(sql);
@@ -867,7 +875,7 @@ Status Store::RecordAttempt(std::int64_t id, const Attempt& a, AttemptOutcome ou
     else upd->BindNull(2);
     upd->Bind(3, a.error);
     if (outcome == AttemptOutcome::kRetry) upd->Bind(4, next_attempt_at);
-    if (outcome == AttemptOutcome::kDelivered) upd->Bind(5, a.at);
+    if (outcome != AttemptOutcome::kRetry) upd->Bind(5, a.at);
     if (outcome == AttemptOutcome::kDead) upd->Bind(6, dead_reason.empty() ? std::string("retries exhausted") : dead_reason);
     return I.StepDone(*upd, what);
   });
@@ -878,15 +886,15 @@ Status Store::MarkDelivered(std::int64_t id, const Attempt& attempt) {
 }
 
 Status Store::DeadLetter(std::int64_t id, const std::string& reason, std::int64_t at) {
-  (void)at;
   VERIDGE_RETURN_IF_ERROR(CheckLen(reason, kMaxTextBytes * 4, "dead-letter reason"));
   std::lock_guard lock(impl_->mu);
   auto& I = *impl_;
   return I.InTransaction("dead-lettering outbox row " + std::to_string(id), [&]() -> Status {
-    auto upd = I.Prepare("UPDATE outbox SET state = 'dead', dead_reason = ?, lease_until = 0 WHERE id = ? AND state = 'pending'");
+    auto upd = I.Prepare("UPDATE outbox SET state = 'dead', dead_reason = ?, dead_at = ?, lease_until = 0 WHERE id = ? AND state = 'pending'");
     if (!upd.ok()) return upd.status();
     upd->Bind(1, reason);
-    upd->Bind(2, id);
+    upd->Bind(2, at);
+    upd->Bind(3, id);
     VERIDGE_RETURN_IF_ERROR(I.StepDone(*upd, "dead-lettering"));
     if (sqlite3_changes(I.db) == 0) return Status::NotFound("not_found", "no pending outbox row " + std::to_string(id));
     return Status::Ok();
@@ -898,7 +906,7 @@ Status Store::Replay(std::int64_t id, std::int64_t now) {
   auto& I = *impl_;
   return I.InTransaction("replaying outbox row " + std::to_string(id), [&]() -> Status {
     auto upd = I.Prepare(
-        "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0, dead_reason = '', delivered_at = NULL "
+        "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0, dead_reason = '', dead_at = NULL, delivered_at = NULL "
         "WHERE id = ? AND state IN ('dead', 'delivered')");
     if (!upd.ok()) return upd.status();
     upd->Bind(1, now);

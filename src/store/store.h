@@ -179,6 +179,7 @@ struct OutboxMessage {
   std::int64_t created_at = 0;
   std::int64_t next_attempt_at = 0;
   std::optional<std::int64_t> delivered_at;
+  std::optional<std::int64_t> dead_at;
   std::optional<int> last_http_status;
   std::string last_error;
   std::string dead_reason;

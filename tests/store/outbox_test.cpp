@@ -83,6 +83,8 @@ TEST_CASE("dead letter and replay keep the webhook id") {
   auto dead = s->ListOutbox(store::OutboxState::kDead, 10);
   REQUIRE(dead->size() == 2);
   CHECK(s->GetOutbox(rows->at(0).id)->dead_reason == "retries exhausted after 8 attempts");
+  CHECK(s->GetOutbox(rows->at(0).id)->dead_at == 100);
+  CHECK(s->GetOutbox(rows->at(1).id)->dead_at == 100);
   auto c = s->CountOutbox(100);
   CHECK(c->dead == 2);
   CHECK(c->due == 0);
@@ -92,6 +94,7 @@ TEST_CASE("dead letter and replay keep the webhook id") {
   CHECK(m->attempts == 0);
   CHECK(m->webhook_id == "msg_a");
   CHECK(m->dead_reason.empty());
+  CHECK_FALSE(m->dead_at.has_value());
   auto again = s->ClaimDue(200, 10);
   REQUIRE(again->size() == 1);
   CHECK(again->at(0).webhook_id == "msg_a");
