@@ -45,9 +45,9 @@ Status ReadPemInputs(const std::string& path, const char* what, std::vector<std:
 }
 
 struct VerifyArgs {
-  std::string trust, untrusted, at, purpose = "any", profile = "strict", revocation = "require",
+  std::string trust, at, purpose = "any", profile = "strict", revocation = "require",
                                     stale_crl = "reject", key_usage, leaf;
-  std::vector<std::string> crls, ocsp, dns, ips, emails, ekus, policies;
+  std::vector<std::string> untrusted, crls, ocsp, dns, ips, emails, ekus, policies;
   int max_depth = 8;
   bool explicit_policy = false, inhibit_map = false, inhibit_any = false, json = false;
 };
@@ -55,7 +55,8 @@ struct VerifyArgs {
 int RunVerify(const VerifyArgs& a) {
   pki::ValidationOptions o;
   Status st = ReadPemInputs(a.trust, "trust anchors", &o.trust_anchors);
-  if (st.ok() && !a.untrusted.empty()) st = ReadPemInputs(a.untrusted, "untrusted intermediates", &o.untrusted);
+  for (const auto& u : a.untrusted)
+    if (st.ok()) st = ReadPemInputs(u, "untrusted intermediates", &o.untrusted);
   for (const auto& c : a.crls)
     if (st.ok()) st = ReadPemInputs(c, "CRL", &o.crls);
   for (const auto& f : a.ocsp) {
@@ -130,7 +131,7 @@ void RegisterVerify(CLI::App& cert, CommandContext& ctx) {
   auto* cmd = cert.add_subcommand("verify", "Validate a certificate path to the trust anchors (RFC 5280 + policy)");
   auto a = std::make_shared<VerifyArgs>();
   cmd->add_option("--trust", a->trust, "Trust anchors: PEM bundle file or directory")->required();
-  cmd->add_option("--untrusted", a->untrusted, "Intermediate certificates (PEM), any order");
+  cmd->add_option("--untrusted", a->untrusted, "Intermediate certificates (PEM), any order; repeatable");
   cmd->add_option("--crl", a->crls, "CRL file (PEM) or CRL cache directory; repeatable");
   cmd->add_option("--ocsp", a->ocsp, "DER OCSP response (cached or stapled); repeatable");
   cmd->add_option("--at", a->at, "Validation time, RFC 3339 (default: now)");

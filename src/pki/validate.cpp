@@ -771,6 +771,15 @@ Result<ValidationResult> Validator::Validate(std::string_view leaf_bytes,
     return Status::InvalidInput("malformed", "the leaf input holds " + std::to_string(leafs->size()) +
                                                  " certificates; give only the end-entity certificate");
   X509* leaf = (*leafs)[0].get();
+  ValidationResult out;
+  // OpenSSL marks a certificate with duplicate extensions invalid and then cannot find its issuer;
+  // say what is actually wrong.
+  if (auto dup = DuplicateExtension(leaf, 0)) {
+    out.code = dup->code;
+    out.reason = dup->reason;
+    out.failed_depth = 0;
+    return out;
+  }
   std::vector<X509Ptr> extra;
   for (const auto& b : extra_untrusted) {
     auto certs = ParseCertificates(b);
@@ -799,7 +808,6 @@ Result<ValidationResult> Validator::Validate(std::string_view leaf_bytes,
   for (X509* c : pool) sk_X509_push(pool_stack.get(), Ref(c).release());
 
   const std::int64_t at = im.Now();
-  ValidationResult out;
   auto finish_ok = [&](STACK_OF(X509) * chain, bool stale) {
     for (int i = 0; i < sk_X509_num(chain); ++i) {
       unsigned char* der = nullptr;
