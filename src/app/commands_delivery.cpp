@@ -1,8 +1,323 @@
-// Placeholder: keys init, outbox run/replay and webhook verify are registered here once outbox/ lands.
+// Delivery commands: keys init, outbox run / replay, webhook verify (issue 5).
+//   veridge keys init --config FILE [--json]
+//   veridge outbox run --config FILE [--until-empty] [--json]
+//   veridge outbox replay ID --config FILE [--json]
+//   veridge webhook verify --secret-file FILE --headers FILE --body FILE [--device-ca FILE]
+//                          [--tolerance SECONDS] [--json]
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
 #include "app/cli.h"
+#include "common/clock.h"
+#include "common/files.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "net/https_client.h"
+#include "outbox/device_identity.h"
+#include "outbox/signing.h"
+#include "outbox/worker.h"
+#include "store/store.h"
 
 namespace veridge::app {
+namespace {
 
-void RegisterDeliveryCommands(CLI::App& /*app*/, CommandContext& /*ctx*/) {}
+std::atomic<bool> g_stop{false};
+extern "C" void OnStopSignal(int) { g_stop.store(true); }
+
+Result<config::Config> LoadConfig(const std::string& path) {
+  auto cfg = config::Config::Load(path);
+  if (!cfg.ok()) return cfg.status();
+  return cfg;
+}
+
+// Type errors met while reading keys make the command fail closed.
+Status ConfigProblems(const config::Config& cfg) {
+  auto p = cfg.problems();
+  if (p.empty()) return Status::Ok();
+  return Status::InvalidInput("config_invalid", cfg.source().string() + ": " + p.front());
+}
+
+store::StoreOptions StoreOptionsFrom(const config::Config& cfg) {
+  store::StoreOptions o;
+  o.path = cfg.GetPath("store.path");
+  o.key_file = cfg.GetPath("store.key_file");
+  return o;
+}
+
+Result<net::HttpsClientOptions> ClientOptionsFrom(const config::Config& cfg) {
+  net::HttpsClientOptions o;
+  o.tls.ca_file = cfg.GetPath("lender.ca_file");
+  o.tls.spki_pin = cfg.GetString("lender.spki_pin");
+  o.tls.client_cert = cfg.GetPath("lender.client_cert");
+  o.tls.client_key = cfg.GetPath("lender.client_key");
+  o.connect_timeout = cfg.GetDuration("outbox.connect_timeout", std::chrono::seconds(5));
+  o.handshake_timeout = o.connect_timeout;
+  o.total_timeout = cfg.GetDuration("outbox.request_timeout", std::chrono::seconds(30));
+  o.max_response_body_bytes = static_cast<std::size_t>(cfg.GetInt("outbox.max_response_bytes", 64 * 1024));
+  VERIDGE_RETURN_IF_ERROR(ConfigProblems(cfg));
+  return o;
+}
+
+outbox::DeliveryOptions DeliveryOptionsFrom(const config::Config& cfg) {
+  outbox::DeliveryOptions o;
+  o.retry_schedule = cfg.GetDurationList("outbox.retry_schedule", outbox::DefaultRetrySchedule());
+  o.jitter = cfg.GetDouble("outbox.jitter", 0.1);
+  o.batch = static_cast<int>(cfg.GetInt("outbox.batch", 32));
+  o.lease_seconds = cfg.GetDuration("outbox.lease", std::chrono::seconds(60)).count() / 1000;
+  return o;
+}
+
+// Sleeps in short slices so SIGINT/SIGTERM end a long wait promptly.
+void InterruptibleSleep(std::chrono::milliseconds d) {
+  auto until = std::chrono::steady_clock::now() + d;
+  while (!g_stop.load() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(std::chrono::milliseconds(100),
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()) + std::chrono::milliseconds(1)));
+}
+
+// Headers from a file: a JSON object, or HTTP-style "Name: value" lines.
+Result<outbox::WebhookHeaders> ReadHeaders(const std::string& path) {
+  auto text = ReadFileBounded(path, 64 * 1024);
+  if (!text.ok()) return text.status();
+  outbox::WebhookHeaders h;
+  auto set = [&h](std::string name, std::string value) {
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name == "webhook-id") h.id = value;
+    else if (name == "webhook-timestamp") h.timestamp = value;
+    else if (name == "webhook-signature") h.signature = value;
+  };
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (it.value().is_string()) set(it.key(), it.value().get<std::string>());
+    return h;
+  }
+  std::size_t pos = 0;
+  while (pos < text->size()) {
+    std::size_t eol = text->find('\n', pos);
+    std::string line = text->substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
+    pos = eol == std::string::npos ? text->size() : eol + 1;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    set(line.substr(0, colon), value);
+  }
+  return h;
+}
+
+void RegisterKeys(CLI::App& app, CommandContext& ctx) {
+  auto* keys = app.add_subcommand("keys", "Device and store keys");
+  keys->require_subcommand(1);
+  auto* init = keys->add_subcommand("init", "Create what is missing: store key, device key, dev certificate chain (never overwrites)");
+  auto config_path = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  init->add_option("--config", *config_path, "Configuration file")->required();
+  init->add_flag("--json", *json, "Machine-readable output");
+  init->callback([&ctx, config_path, json] {
+    auto cfg = LoadConfig(*config_path);
+    if (!cfg.ok()) { ctx.exit_code = ReportError(cfg.status(), *json); return; }
+    outbox::KeysInitOptions o;
+    o.device_id = cfg->GetString("device.id", "veridge-device");
+    o.device_key_file = cfg->GetPath("device.key_file");
+    o.device_cert_chain = cfg->GetPath("device.cert_chain");
+    o.store_key_file = cfg->GetPath("store.key_file");
+    if (Status st = ConfigProblems(*cfg); !st.ok()) { ctx.exit_code = ReportError(st, *json); return; }
+    auto report = outbox::InitKeys(o, SystemClock::Instance());
+    if (!report.ok()) { ctx.exit_code = ReportError(report.status(), *json); return; }
+    // A development webhook secret when none exists yet (a real lender hands over its own).
+    const auto whsec = cfg->GetPath("lender.webhook_secret_file");
+    if (!whsec.empty()) {
+      std::error_code ec;
+      if (std::filesystem::exists(whsec, ec)) {
+        report->kept.push_back(whsec.string());
+      } else {
+        std::filesystem::create_directories(whsec.parent_path(), ec);
+        std::string secret = outbox::WebhookSecret::Generate() + "\n";
+        Status st = WriteFileAtomic(whsec, secret, 0600);
+        std::fill(secret.begin(), secret.end(), '\0');
+        if (!st.ok()) { ctx.exit_code = ReportError(st, *json); return; }
+        report->created.push_back(whsec.string());
+      }
+    }
+    if (*json) {
+      PrintJson({{"created", report->created}, {"kept", report->kept}});
+    } else {
+      for (const auto& p : report->created) std::cout << "created " << p << "\n";
+      for (const auto& p : report->kept) std::cout << "kept    " << p << " (exists)\n";
+      if (!report->created.empty() && std::find_if(report->created.begin(), report->created.end(), [](const std::string& s) {
+            return s.find("dev-ca") != std::string::npos;
+          }) != report->created.end())
+        std::cout << "note: the device certificate comes from a local DEVELOPMENT CA; for production install a chain "
+                     "from your CA (docs/lender-integration.md, \"Device certificate\")\n";
+    }
+    ctx.exit_code = kExitOk;
+  });
+}
+
+void RegisterOutbox(CLI::App& app, CommandContext& ctx) {
+  auto* cmd = app.add_subcommand("outbox", "Deliver signed results to the lender's webhook");
+  cmd->require_subcommand(1);
+
+  auto* run = cmd->add_subcommand("run", "Deliver due results; retries on [outbox].retry_schedule (runs until SIGTERM)");
+  auto config_path = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  auto until_empty = std::make_shared<bool>(false);
+  run->add_option("--config", *config_path, "Configuration file")->required();
+  run->add_flag("--until-empty", *until_empty, "Exit once no deliverable result is pending (waits through retries)");
+  run->add_flag("--json", *json, "Machine-readable output");
+  run->callback([&ctx, config_path, json, until_empty] {
+    auto fail = [&](const Status& st) { ctx.exit_code = ReportError(st, *json); };
+    auto cfg = LoadConfig(*config_path);
+    if (!cfg.ok()) return fail(cfg.status());
+    auto client_opts = ClientOptionsFrom(*cfg);
+    if (!client_opts.ok()) return fail(client_opts.status());
+    auto delivery = DeliveryOptionsFrom(*cfg);
+    auto secret_path = cfg->GetPath("lender.webhook_secret_file");
+    if (Status st = ConfigProblems(*cfg); !st.ok()) return fail(st);
+    if (secret_path.empty()) return fail(Status::InvalidInput("missing_config", "[lender].webhook_secret_file is not set"));
+    auto secret_text = ReadSecretFile(secret_path);
+    if (!secret_text.ok()) return fail(secret_text.status().WithContext("lender webhook secret"));
+    auto secret = outbox::WebhookSecret::Parse(*secret_text);
+    if (!secret.ok()) return fail(secret.status().WithContext(secret_path.string()));
+    auto client = net::HttpsClient::Create(*client_opts);
+    if (!client.ok()) return fail(client.status());
+    auto store = store::Store::Open(StoreOptionsFrom(*cfg));
+    if (!store.ok()) return fail(store.status());
+    outbox::StoreOutboxQueue queue(**store);
+    outbox::DeliveryWorker worker(queue, **client, *secret, SystemClock::Instance(), delivery);
+    g_stop = false;
+    std::signal(SIGINT, OnStopSignal);
+    std::signal(SIGTERM, OnStopSignal);
+    auto stats = *until_empty ? worker.RunUntilEmpty(InterruptibleSleep, [] { return g_stop.load(); })
+                              : worker.RunForever(InterruptibleSleep, [] { return g_stop.load(); }, std::chrono::seconds(1));
+    if (!stats.ok()) return fail(stats.status());
+    auto counts = (*store)->CountOutbox(SystemClock::Instance().NowUnixSeconds());
+    nlohmann::json out = stats->ToJson();
+    if (counts.ok()) out["outbox"] = {{"pending", counts->pending}, {"delivered", counts->delivered}, {"dead", counts->dead}};
+    if (*json) {
+      PrintJson(out);
+    } else {
+      std::cout << "attempted " << stats->attempted << ", delivered " << stats->delivered << ", retried " << stats->retried
+                << ", dead-lettered " << stats->dead << "\n";
+      if (counts.ok() && counts->dead > 0)
+        std::cout << counts->dead << " dead-lettered result(s): inspect with `veridge db` / the console, resend with `veridge outbox replay ID`\n";
+    }
+    ctx.exit_code = kExitOk;
+  });
+
+  auto* replay = cmd->add_subcommand("replay", "Send a dead-lettered (or delivered) result again, with its original webhook-id");
+  auto replay_id = std::make_shared<std::int64_t>(0);
+  auto replay_config = std::make_shared<std::string>();
+  auto replay_json = std::make_shared<bool>(false);
+  replay->add_option("ID", *replay_id, "Outbox row id")->required();
+  replay->add_option("--config", *replay_config, "Configuration file")->required();
+  replay->add_flag("--json", *replay_json, "Machine-readable output");
+  replay->callback([&ctx, replay_id, replay_config, replay_json] {
+    auto fail = [&](const Status& st) { ctx.exit_code = ReportError(st, *replay_json); };
+    auto cfg = LoadConfig(*replay_config);
+    if (!cfg.ok()) return fail(cfg.status());
+    auto store = store::Store::Open(StoreOptionsFrom(*cfg));
+    if (!store.ok()) return fail(store.status());
+    auto row = (*store)->GetOutbox(*replay_id);
+    if (!row.ok()) return fail(row.status());
+    // Replaying is the operator's decision that the endpoint works again (e.g. after a 410).
+    bool reenabled = false;
+    auto disabled = (*store)->DisabledEndpoints();
+    if (!disabled.ok()) return fail(disabled.status());
+    for (const auto& e : *disabled)
+      if (e.endpoint == row->endpoint) {
+        if (Status st = (*store)->EnableEndpoint(e.endpoint); !st.ok()) return fail(st);
+        reenabled = true;
+      }
+    if (Status st = (*store)->Replay(*replay_id, SystemClock::Instance().NowUnixSeconds()); !st.ok()) return fail(st);
+    if (*replay_json) {
+      PrintJson({{"id", *replay_id}, {"webhook_id", row->webhook_id}, {"state", "pending"}, {"endpoint_reenabled", reenabled}});
+    } else {
+      std::cout << "outbox row " << *replay_id << " (" << row->webhook_id << ") is pending again"
+                << (reenabled ? "; its endpoint was re-enabled" : "") << "; run `veridge outbox run` to send it\n";
+    }
+    ctx.exit_code = kExitOk;
+  });
+}
+
+void RegisterWebhook(CLI::App& app, CommandContext& ctx) {
+  auto* cmd = app.add_subcommand("webhook", "Lender-side tools");
+  cmd->require_subcommand(1);
+  auto* verify = cmd->add_subcommand("verify", "Check one delivery as a lender would: Standard Webhooks signature and the device's JWS");
+  struct Opts {
+    std::string secret_file, headers_file, body_file, device_ca;
+    std::int64_t tolerance = 300;
+    std::int64_t now = 0;
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  verify->add_option("--secret-file", o->secret_file, "File holding the whsec_ secret")->required();
+  verify->add_option("--headers", o->headers_file, "Request headers: JSON object or 'Name: value' lines")->required();
+  verify->add_option("--body", o->body_file, "The raw request body")->required();
+  verify->add_option("--device-ca", o->device_ca, "PEM trust anchors for the device certificate chain (x5c)");
+  verify->add_option("--tolerance", o->tolerance, "Accepted clock difference in seconds (default 300)");
+  verify->add_option("--now", o->now, "Check as of this unix time (for archived deliveries; default: now)");
+  verify->add_flag("--json", o->json, "Machine-readable output");
+  verify->callback([&ctx, o] {
+    auto fail = [&](const Status& st) { ctx.exit_code = ReportError(st, o->json); };
+    auto secret_text = ReadSecretFile(o->secret_file);
+    if (!secret_text.ok()) return fail(secret_text.status());
+    auto secret = outbox::WebhookSecret::Parse(*secret_text);
+    if (!secret.ok()) return fail(secret.status());
+    auto headers = ReadHeaders(o->headers_file);
+    if (!headers.ok()) return fail(headers.status());
+    auto body = ReadFileBounded(o->body_file, 2 * 1024 * 1024);
+    if (!body.ok()) return fail(body.status());
+    const std::int64_t now = o->now ? o->now : SystemClock::Instance().NowUnixSeconds();
+    nlohmann::json out = {{"valid", false}, {"webhook_id", headers->id}};
+    auto verdict = [&](const Status& st) {
+      out["code"] = st.ok() ? "ok" : st.code();
+      out["reason"] = st.ok() ? "delivery signature, attestation and data agree" : st.message();
+      out["valid"] = st.ok();
+      if (o->json) PrintJson(out);
+      else std::cout << (st.ok() ? "valid: " : "INVALID: ") << out["code"].get<std::string>() << ": " << out["reason"].get<std::string>() << "\n";
+      ctx.exit_code = st.ok() ? kExitOk : kExitNegative;
+    };
+    Status sig = outbox::VerifyWebhook(*secret, *headers, *body, now, std::chrono::seconds(o->tolerance));
+    if (!sig.ok()) return verdict(sig);
+    auto event = nlohmann::json::parse(*body, nullptr, false);
+    if (!event.is_object() || !event.contains("data") || !event["data"].is_object() || !event["data"].contains("attestation") ||
+        !event["data"]["attestation"].is_string())
+      return verdict(Status::InvalidInput("no_attestation", "body has no data.attestation JWS"));
+    auto jws = outbox::VerifyJwsWithX5c(event["data"]["attestation"].get<std::string>());
+    if (!jws.ok()) return verdict(jws.status());
+    auto data = event["data"];
+    data.erase("attestation");
+    auto signed_data = nlohmann::json::parse(jws->payload, nullptr, false);
+    if (signed_data != data)
+      return verdict(Status::InvalidInput("data_mismatch", "the body's data differs from what the device signed"));
+    out["kid"] = jws->header.value("kid", "");
+    out["session_id"] = data.value("session_id", "");
+    out["decision"] = data.value("decision", "");
+    if (!o->device_ca.empty()) {
+      auto ca = ReadFileBounded(o->device_ca, 4 * 1024 * 1024);
+      if (!ca.ok()) return fail(ca.status());
+      Status chain = outbox::VerifyX5cChain(jws->header["x5c"], *ca, now);
+      if (!chain.ok()) return verdict(chain);
+      out["chain"] = "valid";
+    } else {
+      out["chain"] = "not checked (pass --device-ca)";
+    }
+    verdict(Status::Ok());
+  });
+}
+
+}  // namespace
+
+void RegisterDeliveryCommands(CLI::App& app, CommandContext& ctx) {
+  RegisterKeys(app, ctx);
+  RegisterOutbox(app, ctx);
+  RegisterWebhook(app, ctx);
+}
 
 }  // namespace veridge::app

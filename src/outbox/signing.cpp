@@ -2,10 +2,13 @@
 
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include <algorithm>
 #include <array>
@@ -202,6 +205,7 @@ struct PkeyFree { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
 struct X509Free { void operator()(X509* p) const { X509_free(p); } };
 struct MdCtxFree { void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); } };
 struct SigFree { void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); } };
+void sk_X509_free_fn(STACK_OF(X509)* s) { sk_X509_free(s); }  // frees the stack, not the certificates
 
 }  // namespace
 
@@ -342,6 +346,40 @@ Result<DecodedJws> VerifyJwsWithX5c(std::string_view compact) {
   OPENSSL_free(dersig);
   if (!ok) return Status::InvalidInput("signature_mismatch", "JWS signature does not verify with the x5c[0] key");
   return jws;
+}
+
+Status VerifyX5cChain(const nlohmann::json& x5c, const std::string& trust_pem, std::int64_t at_unix) {
+  if (!x5c.is_array() || x5c.empty() || x5c.size() > 10) return Status::InvalidInput("bad_x5c", "x5c must be an array of 1..10 certificates");
+  std::vector<std::unique_ptr<X509, X509Free>> certs;
+  for (const auto& e : x5c) {
+    if (!e.is_string()) return Status::InvalidInput("bad_x5c", "x5c entry is not a string");
+    auto der = Base64Decode(e.get<std::string>());
+    if (!der.ok()) return Status::InvalidInput("bad_x5c", "x5c entry is not base64");
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(der->data());
+    X509* c = d2i_X509(nullptr, &p, static_cast<long>(der->size()));
+    if (!c) return Status::InvalidInput("bad_x5c", "x5c entry is not a DER certificate");
+    certs.emplace_back(c);
+  }
+  std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store(X509_STORE_new(), X509_STORE_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(trust_pem.data(), static_cast<int>(trust_pem.size())), BIO_free);
+  int anchors = 0;
+  while (X509* c = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    anchors += X509_STORE_add_cert(store.get(), c) == 1;
+    X509_free(c);
+  }
+  ERR_clear_error();
+  if (anchors == 0) return Status::InvalidInput("bad_trust_anchors", "no PEM certificate in the trust-anchor file");
+  std::unique_ptr<STACK_OF(X509), decltype(&sk_X509_free_fn)> untrusted(sk_X509_new_null(), sk_X509_free_fn);
+  for (size_t i = 1; i < certs.size(); ++i) sk_X509_push(untrusted.get(), certs[i].get());
+  std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> ctx(X509_STORE_CTX_new(), X509_STORE_CTX_free);
+  X509_STORE_CTX_init(ctx.get(), store.get(), certs[0].get(), untrusted.get());
+  X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx.get()), static_cast<time_t>(at_unix));
+  if (X509_verify_cert(ctx.get()) != 1) {
+    int err = X509_STORE_CTX_get_error(ctx.get());
+    ERR_clear_error();
+    return Status::InvalidInput("chain_invalid", std::string("device certificate chain does not validate: ") + X509_verify_cert_error_string(err));
+  }
+  return Status::Ok();
 }
 
 }  // namespace veridge::outbox

@@ -82,4 +82,9 @@ Result<DecodedJws> DecodeJws(std::string_view compact);
 // Returns the decoded JWS. Codes: "bad_jws", "unsupported_alg", "bad_x5c", "signature_mismatch".
 Result<DecodedJws> VerifyJwsWithX5c(std::string_view compact);
 
+// Validates the JWS's x5c chain (x5c[0] = leaf, the rest untrusted intermediates) against the
+// PEM trust anchors in `trust_pem` at time `at_unix`. Codes: "bad_x5c", "bad_trust_anchors",
+// "chain_invalid" (message: OpenSSL's reason).
+Status VerifyX5cChain(const nlohmann::json& x5c, const std::string& trust_pem, std::int64_t at_unix);
+
 }  // namespace veridge::outbox

@@ -144,7 +144,15 @@ Result<RunStats> DeliveryWorker::RunOnce() {
   RunStats stats;
   auto due = queue_.ClaimDue(clock_.NowUnixSeconds(), options_.batch, options_.lease_seconds);
   if (!due.ok()) return due.status();
-  for (const auto& m : *due) VERIDGE_RETURN_IF_ERROR(DeliverOne(m, stats));
+  std::vector<std::string> gone;  // endpoints that answered 410 during this batch
+  for (const auto& m : *due) {
+    // Rows of an endpoint disabled a moment ago in this batch are left alone (their lease lapses;
+    // ClaimDue skips them until the endpoint is re-enabled) rather than sent to a 410 endpoint.
+    if (std::find(gone.begin(), gone.end(), m.endpoint) != gone.end()) continue;
+    const int before = stats.endpoints_disabled;
+    VERIDGE_RETURN_IF_ERROR(DeliverOne(m, stats));
+    if (stats.endpoints_disabled != before) gone.push_back(m.endpoint);
+  }
   return stats;
 }
 

@@ -1,0 +1,207 @@
+// The delivery commands as an operator (and a lender) runs them: the real `veridge` binary.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <fstream>
+
+#include "lender/lender_fixture.h"
+#include "outbox/device_identity.h"
+#include "outbox/signing.h"
+#include "outbox/worker.h"
+#include "store/store.h"
+
+using namespace veridge;
+using namespace veridge::testing;
+using nlohmann::json;
+
+namespace {
+
+struct Run {
+  int rc = -1;
+  std::string out;
+  json Json() const { return json::parse(out.substr(0, out.find('\n')), nullptr, false); }
+};
+
+Run Veridge(const std::string& args) {
+  Run r;
+  std::string cmd = "'" + VeridgeBinary().string() + "' " + args + " 2>/dev/null";
+  FILE* f = ::popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.out.append(buf, n);
+  int st = ::pclose(f);
+  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string Q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+
+void WriteConfig(const TempDir& dir, const std::string& url, const std::filesystem::path& lender_ca) {
+  std::ofstream(dir / "veridge.toml") << "[device]\nid = \"kiosk-cli\"\nkey_file = \"keys/device.key\"\n"
+                                         "cert_chain = \"keys/device-chain.pem\"\n"
+                                         "[store]\npath = \"veridge.db\"\nkey_file = \"keys/store.key\"\n"
+                                         "[lender]\nurl = \"" << url << "\"\nwebhook_secret_file = \"keys/lender.whsec\"\n"
+                                      << "ca_file = \"" << lender_ca.string() << "\"\n"
+                                      << "[outbox]\nretry_schedule = [\"0s\", \"1s\", \"1s\"]\nrequest_timeout = \"5s\"\n";
+}
+
+unsigned Mode(const std::filesystem::path& p) {
+  struct stat st {};
+  ::stat(p.c_str(), &st);
+  return st.st_mode & 0777;
+}
+
+// Commits decisions straight into the store the config names, as verify/ would.
+std::vector<outbox::SignedResult> CommitDecisions(const TempDir& dir, const std::string& url, int n) {
+  auto signer = outbox::DeviceSigner::Load(dir / "keys/device.key", dir / "keys/device-chain.pem").value();
+  store::StoreOptions so;
+  so.path = dir / "veridge.db";
+  so.key_file = dir / "keys/store.key";
+  auto db = store::Store::Open(so).value();
+  std::vector<outbox::SignedResult> out;
+  const auto now = SystemClock::Instance().NowUnixSeconds();
+  for (int i = 0; i < n; ++i) {
+    json result = {{"session_id", "cli-" + std::to_string(i)}, {"decision", "review"}, {"reasons", {"liveness_low"}}};
+    auto sr = outbox::SignResult(result, signer, now).value();
+    store::DecisionRecord r;
+    r.session_id = "cli-" + std::to_string(i);
+    r.created_at = now;
+    r.decision = "review";
+    r.reasons_json = "[\"liveness_low\"]";
+    r.factors_json = "{}";
+    r.result_json = sr.result_json;
+    r.outbox = store::OutboxMessageInput{sr.webhook_id, url, sr.body, now};
+    REQUIRE(db->CommitDecision(r).ok());
+    out.push_back(sr);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("veridge keys init creates missing keys with mode 0600 and keeps existing ones") {
+  REQUIRE(std::filesystem::exists(VeridgeBinary()));
+  TempDir dir;
+  WriteConfig(dir, "https://127.0.0.1:9/h", dir / "ca.pem");
+  auto first = Veridge("keys init --json --config " + Q(dir / "veridge.toml"));
+  CHECK(first.rc == 0);
+  CHECK(first.Json()["created"].size() == 6);  // store key, device key, dev CA key+cert, chain, webhook secret
+  CHECK(Mode(dir / "keys/device.key") == 0600);
+  CHECK(Mode(dir / "keys/store.key") == 0600);
+  CHECK(Mode(dir / "keys/lender.whsec") == 0600);
+  auto whsec = std::ifstream(dir / "keys/lender.whsec");
+  std::string secret;
+  whsec >> secret;
+  CHECK(outbox::WebhookSecret::Parse(secret).ok());
+  auto second = Veridge("keys init --json --config " + Q(dir / "veridge.toml"));
+  CHECK(second.rc == 0);
+  CHECK(second.Json()["created"].empty());
+  CHECK(second.Json()["kept"].size() == 4);
+  auto missing = Veridge("keys init --json --config " + Q(dir / "nope.toml"));
+  CHECK(missing.rc == 2);
+  CHECK(missing.Json().contains("error"));
+}
+
+TEST_CASE("veridge outbox run --until-empty delivers committed results to the lender") {
+  auto why = NodeMissingReason();
+  if (!why.empty()) VERIDGE_SKIP(why);
+  TempDir dir;
+  LenderPki pki;
+  REQUIRE(MakeLenderPki(dir / "pki", &pki));
+  WriteConfig(dir, "https://127.0.0.1:9/h", pki.ca());
+  REQUIRE(Veridge("keys init --config " + Q(dir / "veridge.toml")).rc == 0);
+  NodeReceiver rx;
+  REQUIRE(rx.Start({pki.server_cert(), pki.server_key(), dir / "keys/lender.whsec", dir / "keys/dev-ca.pem", dir / "rx.log", "normal"}) == "");
+  auto sent = CommitDecisions(dir, rx.url(), 2);
+  auto run = Veridge("outbox run --until-empty --json --config " + Q(dir / "veridge.toml"));
+  INFO(run.out);
+  CHECK(run.rc == 0);
+  CHECK(run.Json()["delivered"] == 2);
+  CHECK(run.Json()["outbox"]["pending"] == 0);
+  int ok = 0;
+  for (auto& l : rx.Log()) ok += l.value("ok", false);
+  CHECK(ok == 2);
+}
+
+TEST_CASE("veridge outbox replay re-sends a dead-lettered result after a 410") {
+  auto why = NodeMissingReason();
+  if (!why.empty()) VERIDGE_SKIP(why);
+  TempDir dir;
+  LenderPki pki;
+  REQUIRE(MakeLenderPki(dir / "pki", &pki));
+  WriteConfig(dir, "https://127.0.0.1:9/h", pki.ca());
+  REQUIRE(Veridge("keys init --config " + Q(dir / "veridge.toml")).rc == 0);
+  NodeReceiver gone;
+  REQUIRE(gone.Start({pki.server_cert(), pki.server_key(), dir / "keys/lender.whsec", dir / "keys/dev-ca.pem", dir / "gone.log", "gone"}) == "");
+  auto sent = CommitDecisions(dir, gone.url(), 1);
+  auto run = Veridge("outbox run --until-empty --json --config " + Q(dir / "veridge.toml"));
+  CHECK(run.rc == 0);
+  CHECK(run.Json()["dead"] == 1);
+  CHECK(run.Json()["endpoints_disabled"] == 1);
+  auto replay = Veridge("outbox replay 1 --json --config " + Q(dir / "veridge.toml"));
+  CHECK(replay.rc == 0);
+  CHECK(replay.Json()["endpoint_reenabled"] == true);
+  CHECK(replay.Json()["webhook_id"] == sent[0].webhook_id);
+  CHECK(Veridge("outbox replay 99 --json --config " + Q(dir / "veridge.toml")).rc == 2);
+}
+
+TEST_CASE("veridge webhook verify accepts a genuine delivery and rejects altered ones") {
+  REQUIRE(std::filesystem::exists(VeridgeBinary()));
+  TempDir dir;
+  WriteConfig(dir, "https://127.0.0.1:9/h", dir / "ca.pem");
+  REQUIRE(Veridge("keys init --config " + Q(dir / "veridge.toml")).rc == 0);
+  auto signer = outbox::DeviceSigner::Load(dir / "keys/device.key", dir / "keys/device-chain.pem").value();
+  const auto now = SystemClock::Instance().NowUnixSeconds();
+  auto sr = outbox::SignResult({{"session_id", "wv-1"}, {"decision", "approved"}}, signer, now).value();
+  std::string secret_text;
+  std::ifstream(dir / "keys/lender.whsec") >> secret_text;
+  auto secret = outbox::WebhookSecret::Parse(secret_text).value();
+  auto write_delivery = [&](const std::string& name, const std::string& body, std::int64_t ts) {
+    std::ofstream(dir / (name + ".body")) << body;
+    std::ofstream(dir / (name + ".headers")) << "webhook-id: " << sr.webhook_id << "\r\nwebhook-timestamp: " << ts
+                                             << "\r\nwebhook-signature: " << outbox::WebhookSignature(secret, sr.webhook_id, ts, body) << "\r\n";
+  };
+  write_delivery("good", sr.body, now);
+  auto verify = [&](const std::string& name, const std::string& extra = "") {
+    return Veridge("webhook verify --json --secret-file " + Q(dir / "keys/lender.whsec") + " --headers " + Q(dir / (name + ".headers")) +
+                   " --body " + Q(dir / (name + ".body")) + " " + extra);
+  };
+  auto good = verify("good", "--device-ca " + Q(dir / "keys/dev-ca.pem"));
+  INFO(good.out);
+  CHECK(good.rc == 0);
+  CHECK(good.Json()["valid"] == true);
+  CHECK(good.Json()["chain"] == "valid");
+  CHECK(good.Json()["kid"] == signer.kid());
+  // Body altered in transit (headers unchanged).
+  std::string altered = sr.body;
+  altered.replace(altered.find("approved"), 8, "rejected");
+  std::ofstream(dir / "good.body") << altered;
+  auto bad = verify("good");
+  CHECK(bad.rc == 1);
+  CHECK(bad.Json()["code"] == "signature_mismatch");
+  // Re-signed with the webhook secret but not by the device: the JWS catches it.
+  write_delivery("forged", altered, now);
+  auto forged = verify("forged");
+  CHECK(forged.rc == 1);
+  CHECK(forged.Json()["code"] == "data_mismatch");
+  // Old delivery.
+  write_delivery("old", sr.body, now - 3600);
+  CHECK(verify("old").Json()["code"] == "timestamp_too_old");
+  // A chain from another CA.
+  TempDir other;
+  outbox::KeysInitOptions ko;
+  ko.device_id = "x";
+  ko.device_key_file = other / "k";
+  ko.device_cert_chain = other / "c.pem";
+  REQUIRE(outbox::InitKeys(ko, SystemClock::Instance()).ok());
+  write_delivery("good2", sr.body, now);
+  auto wrong_ca = verify("good2", "--device-ca " + Q(other / "dev-ca.pem"));
+  CHECK(wrong_ca.rc == 1);
+  CHECK(wrong_ca.Json()["code"] == "chain_invalid");
+  // Missing input file: bad input, exit 2.
+  auto missing = Veridge("webhook verify --json --secret-file " + Q(dir / "keys/lender.whsec") + " --headers " + Q(dir / "nope") +
+                         " --body " + Q(dir / "good.body"));
+  CHECK(missing.rc == 2);
+}
