@@ -4,7 +4,11 @@
 
 #include "app/cli.h"
 #include "pki/pki.h"
-// possession.h: added with cert prove
+#include "pki/possession.h"
+
+#include <openssl/rand.h>
+
+#include "common/files.h"
 
 namespace veridge::app {
 
@@ -159,13 +163,108 @@ void RegisterVerify(CLI::App& cert, CommandContext& ctx) {
   cmd->callback([&ctx, a] { ctx.exit_code = RunVerify(*a); });
 }
 
+struct ProveArgs {
+  std::string module, token, pin_file, trust, session_id, at, profile = "strict", revocation = "require";
+  std::vector<std::string> untrusted, crls;
+  bool allow_pkcs1v15 = false, json = false;
+};
+
+int RunProve(const ProveArgs& a) {
+  pki::ProveOptions po;
+  po.module_path = a.module;
+  po.token_label = a.token;
+  po.allow_pkcs1v15 = a.allow_pkcs1v15;
+  po.session_id = a.session_id;
+  if (po.session_id.empty()) {
+    unsigned char r[16];
+    RAND_bytes(r, sizeof r);
+    static const char* hex = "0123456789abcdef";
+    for (unsigned char b : r) po.session_id += std::string{hex[b >> 4], hex[b & 15]};
+  }
+  // The PIN comes from a 0600 file (never argv, never logged); one trailing newline is not part of it.
+  auto pin = ReadSecretFile(a.pin_file, 1024);
+  if (!pin.ok()) return ReportError(pin.status().WithContext("PIN file"), a.json);
+  po.pin = std::move(*pin);
+  if (!po.pin.empty() && po.pin.back() == '\n') po.pin.pop_back();
+  if (!po.pin.empty() && po.pin.back() == '\r') po.pin.pop_back();
+  const std::string session_id = po.session_id;
+  auto r = pki::ProvePossession(std::move(po));
+  if (!r.ok()) return ReportError(r.status(), a.json);
+  nlohmann::json j = {{"proven", r->proven},
+                      {"code", r->code},
+                      {"reason", r->reason},
+                      {"token", {{"label", r->token_label}, {"serial", r->token_serial}}},
+                      {"mechanism", r->mechanism},
+                      {"session_id", session_id},
+                      {"challenge", r->challenge_hex},
+                      {"signature", r->signature_hex}};
+  bool ok = r->proven;
+  if (!r->certificate_der.empty()) {
+    auto d = pki::DescribeCertificate(r->certificate_der);
+    if (d.ok()) j["certificate"] = ChainJson({*d})[0];
+  }
+  if (r->proven && !a.trust.empty()) {
+    pki::ValidationOptions o;
+    Status st = ReadPemInputs(a.trust, "trust anchors", &o.trust_anchors);
+    for (const auto& u : a.untrusted)
+      if (st.ok()) st = ReadPemInputs(u, "untrusted intermediates", &o.untrusted);
+    for (const auto& c : a.crls)
+      if (st.ok()) st = ReadPemInputs(c, "CRL", &o.crls);
+    if (!st.ok()) return ReportError(st, a.json);
+    if (!a.at.empty()) {
+      auto t = pki::ParseRfc3339(a.at);
+      if (!t.ok()) return ReportError(t.status(), a.json);
+      o.at_unix = *t;
+    }
+    o.purpose = pki::Purpose::kClient;
+    o.profile = a.profile == "strict" ? pki::Profile::kStrict : pki::Profile::kRfc5280;
+    o.revocation = a.revocation == "require"  ? pki::RevocationMode::kRequire
+                   : a.revocation == "none"   ? pki::RevocationMode::kNone
+                                              : pki::RevocationMode::kIfAvailable;
+    auto v = pki::ValidateCertificate(r->certificate_der, o);
+    if (!v.ok()) return ReportError(v.status(), a.json);
+    j["validation"] = {{"valid", v->valid}, {"code", v->code}, {"reason", v->reason}, {"review", v->review},
+                       {"chain", ChainJson(v->chain)}};
+    ok = ok && v->valid;
+  }
+  if (a.json) {
+    PrintJson(j);
+  } else {
+    std::cout << (r->proven ? "proven" : "NOT PROVEN") << " (" << r->code << "): " << r->reason << "\n";
+    if (j.contains("validation"))
+      std::cout << "certificate: " << (j["validation"]["valid"].get<bool>() ? "valid" : "INVALID") << " ("
+                << j["validation"]["code"].get<std::string>() << "): " << j["validation"]["reason"].get<std::string>()
+                << "\n";
+  }
+  return ok ? kExitOk : kExitNegative;
+}
+
+void RegisterProve(CLI::App& cert, CommandContext& ctx) {
+  auto* cmd = cert.add_subcommand("prove", "Proof of possession: the token signs a fresh challenge (PKCS#11)");
+  auto a = std::make_shared<ProveArgs>();
+  cmd->add_option("--module", a->module, "PKCS#11 module (absolute path to the .so)")->required();
+  cmd->add_option("--token", a->token, "Token label (default: the only token present)");
+  cmd->add_option("--pin-file", a->pin_file, "File holding the PIN (mode 0600; never pass a PIN in argv)")->required();
+  cmd->add_option("--session-id", a->session_id, "Session id bound into the challenge (default: random)");
+  cmd->add_option("--trust", a->trust, "Also validate the token's certificate to these anchors (client profile)");
+  cmd->add_option("--untrusted", a->untrusted, "Intermediates for that validation; repeatable");
+  cmd->add_option("--crl", a->crls, "CRLs for that validation; repeatable");
+  cmd->add_option("--at", a->at, "Validation time, RFC 3339 (default: now)");
+  cmd->add_option("--profile", a->profile, "strict|rfc5280")->check(CLI::IsMember({"strict", "rfc5280"}));
+  cmd->add_option("--revocation", a->revocation, "require|if-available|none")
+      ->check(CLI::IsMember({"require", "if-available", "none"}));
+  cmd->add_flag("--allow-pkcs1v15", a->allow_pkcs1v15, "Sign RSA with PKCS#1 v1.5 instead of PSS");
+  cmd->add_flag("--json", a->json, "Machine-readable output");
+  cmd->callback([&ctx, a] { ctx.exit_code = RunProve(*a); });
+}
+
 }  // namespace
 
 void RegisterCertCommands(CLI::App& app, CommandContext& ctx) {
   auto* cert = app.add_subcommand("cert", "Certificate factor: path validation and proof of possession");
   cert->require_subcommand(1);
   RegisterVerify(*cert, ctx);
-  // RegisterProve: added with the PKCS#11 step
+  RegisterProve(*cert, ctx);
 }
 
 }  // namespace veridge::app
