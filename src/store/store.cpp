@@ -983,6 +983,19 @@ Result<OutboxCounts> Store::CountOutbox(std::int64_t now) {
   return c;
 }
 
+Result<std::optional<std::int64_t>> Store::NextClaimableAt() {
+  std::lock_guard lock(impl_->mu);
+  auto& I = *impl_;
+  auto st = I.Prepare(
+      "SELECT min(max(next_attempt_at, lease_until)) FROM outbox WHERE state = 'pending' "
+      "AND endpoint NOT IN (SELECT endpoint FROM disabled_endpoints)");
+  if (!st.ok()) return st.status();
+  int rc = st->Step();
+  if (rc != SQLITE_ROW) return Translate(rc, I.db, "finding the next due outbox row");
+  if (st->IsNull(0)) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(st->Int(0));
+}
+
 Status Store::DisableEndpoint(const std::string& endpoint, const std::string& reason, std::int64_t at) {
   VERIDGE_RETURN_IF_ERROR(CheckLen(endpoint, kMaxTextBytes, "endpoint"));
   VERIDGE_RETURN_IF_ERROR(CheckLen(reason, kMaxTextBytes * 4, "reason"));

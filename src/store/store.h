@@ -283,6 +283,9 @@ class Store {
   Result<std::vector<OutboxMessage>> ListOutbox(std::optional<OutboxState> state, int limit, int offset = 0);
   Result<std::vector<AttemptRow>> ListAttempts(std::int64_t id);
   Result<OutboxCounts> CountOutbox(std::int64_t now);
+  // When the worker should next look: the earliest time a pending row on an enabled endpoint
+  // becomes claimable (max of next_attempt_at and its lease), or nullopt when there is none.
+  Result<std::optional<std::int64_t>> NextClaimableAt();
   // A 410 from the lender disables its endpoint: ClaimDue skips its rows until re-enabled.
   Status DisableEndpoint(const std::string& endpoint, const std::string& reason, std::int64_t at);
   Status EnableEndpoint(const std::string& endpoint);

@@ -27,6 +27,7 @@ TEST_CASE("ClaimDue returns due rows oldest first and leases them") {
   CHECK(due->at(0).payload == R"({"type":"verification.completed"})");
   // Leased: a second worker gets nothing until the lease runs out (worker died).
   CHECK(s->ClaimDue(200, 10, 60)->empty());
+  CHECK(s->NextClaimableAt().value() == 260);  // a and b leased until 200 + 60; c due at 500
   CHECK(s->ClaimDue(261, 10, 60)->size() == 2);
   CHECK(s->ClaimDue(10000, 1, 60)->size() == 1);  // limit respected
   CHECK(s->ClaimDue(0, 0).status().code() == "bad_limit");
@@ -61,6 +62,7 @@ TEST_CASE("attempts: retry / then delivered / counts and history") {
   CHECK(hist->at(1).attempt.error == "connection refused");
   CHECK(hist->at(2).attempt.http_status == 204);
   CHECK(s->ClaimDue(100000, 10)->empty());
+  CHECK_FALSE(s->NextClaimableAt().value().has_value());  // nothing pending
   // A delivered row takes no more attempts.
   CHECK(s->RecordAttempt(id, {4, 500, 200, "", 1}, store::AttemptOutcome::kDelivered).code() == "not_pending");
   CHECK(s->RecordAttempt(9999, {1, 500, 200, "", 1}, store::AttemptOutcome::kDelivered).code() == "not_found");
@@ -114,7 +116,9 @@ TEST_CASE("a disabled endpoint (410) is skipped until enabled") {
   auto dis = s->DisabledEndpoints();
   REQUIRE(dis->size() == 1);
   CHECK(dis->at(0).reason == "HTTP 410 Gone");
+  CHECK(s->NextClaimableAt().value() == 160);  // b leased until 100 + 60; a's endpoint is off
   REQUIRE(s->EnableEndpoint("https://gone.test/hook").ok());
+  CHECK(s->NextClaimableAt().value() == 100);
   due = s->ClaimDue(100, 10);
   REQUIRE(due->size() == 1);
   CHECK(due->at(0).webhook_id == "msg_a");
