@@ -1,0 +1,170 @@
+// Crash safety of delivery: `veridge outbox run` is SIGKILLed at random points (>= 200 times)
+// while decisions keep being committed; afterwards every committed decision has been delivered to
+// the lender (at least once), every duplicate carried the same webhook-id, and the database
+// passes `veridge db check`.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "lender/lender_fixture.h"
+#include "outbox/device_identity.h"
+#include "outbox/worker.h"
+#include "store/store.h"
+
+using namespace veridge;
+using namespace veridge::testing;
+using nlohmann::json;
+
+namespace {
+
+pid_t Spawn(const std::vector<std::string>& args) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    std::vector<char*> argv;
+    for (auto a : args) argv.push_back(::strdup(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int Wait(pid_t pid) {
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+}
+
+}  // namespace
+
+TEST_CASE("SIGKILLed outbox runs lose no committed decision and never change a webhook-id") {
+  auto why = NodeMissingReason();
+  if (!why.empty()) VERIDGE_SKIP(why);
+  REQUIRE(std::filesystem::exists(VeridgeBinary()));
+  TempDir dir;
+  LenderPki pki;
+  REQUIRE(MakeLenderPki(dir / "pki", &pki));
+  const auto config = dir / "veridge.toml";
+  // A 1 s lease so that rows leased by a killed run come back quickly.
+  std::ofstream(config) << "[device]\nid = \"kiosk-crash\"\nkey_file = \"keys/device.key\"\ncert_chain = \"keys/device-chain.pem\"\n"
+                           "[store]\npath = \"veridge.db\"\nkey_file = \"keys/store.key\"\n"
+                           "[lender]\nurl = \"https://127.0.0.1:9/unused\"\nwebhook_secret_file = \"keys/lender.whsec\"\n"
+                        << "ca_file = \"" << pki.ca().string() << "\"\n"
+                        << "[outbox]\nretry_schedule = [\"0s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\"]\nlease = \"1s\"\n";
+  REQUIRE(Wait(Spawn({VeridgeBinary().string(), "keys", "init", "--config", config.string()})) == 0);
+  NodeReceiver rx;
+  REQUIRE(rx.Start({pki.server_cert(), pki.server_key(), dir / "keys/lender.whsec", dir / "keys/dev-ca.pem", dir / "rx.log", "normal"}) == "");
+
+  auto signer = outbox::DeviceSigner::Load(dir / "keys/device.key", dir / "keys/device-chain.pem").value();
+  store::StoreOptions so;
+  so.path = dir / "veridge.db";
+  so.key_file = dir / "keys/store.key";
+  std::map<std::string, std::string> committed;  // webhook_id -> session_id
+  auto commit = [&](int i) {
+    auto db = store::Store::Open(so);
+    REQUIRE(db.ok());
+    const auto now = SystemClock::Instance().NowUnixSeconds();
+    const std::string sid = "crash-" + std::to_string(i);
+    auto sr = outbox::SignResult({{"session_id", sid}, {"decision", "approved"}}, signer, now).value();
+    store::DecisionRecord r;
+    r.session_id = sid;
+    r.created_at = now;
+    r.decision = "approved";
+    r.reasons_json = "[]";
+    r.factors_json = "{}";
+    r.result_json = sr.result_json;
+    r.outbox = store::OutboxMessageInput{sr.webhook_id, rx.url(), sr.body, now};
+    Status st = (*db)->CommitDecision(r);
+    INFO(st.ToString());
+    REQUIRE(st.ok());
+    committed[sr.webhook_id] = sid;
+  };
+  int next_session = 0;
+  for (; next_session < 20; ++next_session) commit(next_session);
+
+  // Kill points are spread around the moment runs start delivering: measure how long kParallel
+  // runs started together take to start up and find nothing to do (T), then kill each uniformly
+  // within [T/2, T + 150 ms].
+  constexpr int kParallel = 4;
+  TempDir empty_dir;
+  std::filesystem::copy(dir / "keys", empty_dir / "keys");
+  std::filesystem::copy(config, empty_dir / "veridge.toml");
+  const std::vector<std::string> empty_run = {VeridgeBinary().string(), "outbox", "run", "--until-empty", "--config",
+                                              (empty_dir / "veridge.toml").string()};
+  REQUIRE(Wait(Spawn(empty_run)) == 0);  // creates that store (creation is not meant to race)
+  auto s0 = std::chrono::steady_clock::now();
+  {
+    std::vector<pid_t> warm;
+    for (int p = 0; p < kParallel; ++p) warm.push_back(Spawn(empty_run));
+    for (pid_t p : warm) Wait(p);
+  }
+  const int startup_us = static_cast<int>(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - s0).count());
+  std::mt19937 rng(12345);
+  std::uniform_int_distribution<int> delay_us(startup_us / 2, startup_us + 150000);
+  const int kRuns = 200;
+  int killed = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  // Four runs at a time (as several workers would race over one store: the lease keeps them off
+  // each other's rows), each killed at its own random point: 50 rounds, 200 kills.
+  for (int round = 0; round < kRuns / kParallel; ++round) {
+    for (int c = 0; c < 3; ++c) commit(next_session++);  // decisions keep arriving between crashes
+    std::vector<std::pair<int, pid_t>> procs;
+    for (int p = 0; p < kParallel; ++p)
+      procs.emplace_back(delay_us(rng), Spawn({VeridgeBinary().string(), "outbox", "run", "--until-empty", "--config", config.string()}));
+    std::sort(procs.begin(), procs.end());
+    const auto started = std::chrono::steady_clock::now();
+    for (auto& [at_us, pid] : procs) {
+      std::this_thread::sleep_until(started + std::chrono::microseconds(at_us));
+      killed += ::kill(pid, SIGKILL) == 0;
+    }
+    for (auto& [at_us, pid] : procs) Wait(pid);
+    REQUIRE(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(240));  // bounded time
+  }
+  const size_t delivered_while_killing = rx.Log().size();
+  CHECK(killed == kRuns);
+  // Let leases of killed runs lapse, then one run to completion.
+  ::sleep(2);
+  REQUIRE(Wait(Spawn({VeridgeBinary().string(), "outbox", "run", "--until-empty", "--config", config.string()})) == 0);
+
+  std::map<std::string, std::set<std::string>> ids_per_session;
+  std::set<std::string> delivered;
+  int duplicates = 0;
+  for (auto& l : rx.Log()) {
+    if (!l.value("ok", false)) continue;
+    const std::string id = l["id"];
+    REQUIRE(committed.count(id) == 1);  // nothing the store did not commit
+    ids_per_session[l["session_id"]].insert(id);
+    duplicates += l["duplicate"].get<bool>();
+    delivered.insert(id);
+  }
+  for (const auto& [id, sid] : committed) {
+    INFO(sid);
+    CHECK(delivered.count(id) == 1);  // none lost
+  }
+  for (const auto& [sid, ids] : ids_per_session) CHECK(ids.size() == 1);  // a duplicate keeps its webhook-id
+  WARN("crash runs: " << kRuns << " kills (startup " << startup_us / 1000 << " ms), " << committed.size() << " decisions, "
+                       << delivered_while_killing << " deliveries before the final run, " << duplicates << " duplicate deliveries");
+  CHECK(delivered_while_killing > 0);  // the kills did land while runs were delivering
+
+  auto db = store::Store::Open(so);
+  REQUIRE(db.ok());
+  auto counts = (*db)->CountOutbox(SystemClock::Instance().NowUnixSeconds());
+  REQUIRE(counts.ok());
+  CHECK(counts->delivered == static_cast<std::int64_t>(committed.size()));
+  CHECK(counts->pending == 0);
+  CHECK(counts->dead == 0);
+  db->reset();
+  CHECK(Wait(Spawn({VeridgeBinary().string(), "db", "check", "--config", config.string()})) == 0);
+}
