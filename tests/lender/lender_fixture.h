@@ -40,6 +40,8 @@ struct LenderPki {
   std::filesystem::path server_key() const { return dir / "server.key"; }
   std::filesystem::path wrongname_cert() const { return dir / "wrongname.pem"; }
   std::filesystem::path expired_cert() const { return dir / "expired.pem"; }
+  std::filesystem::path client_cert() const { return dir / "client.pem"; }
+  std::filesystem::path client_key() const { return dir / "client.key"; }
 };
 
 inline bool MakeLenderPki(const std::filesystem::path& dir, LenderPki* pki) {
@@ -70,6 +72,7 @@ class NodeReceiver {
     std::filesystem::path device_ca;    // the Veridge dev CA the receiver validates x5c against
     std::filesystem::path log;
     std::string mode = "normal";
+    std::filesystem::path client_ca;    // set: the receiver demands a client certificate (mTLS)
   };
   NodeReceiver() = default;
   NodeReceiver(const NodeReceiver&) = delete;
@@ -90,6 +93,10 @@ class NodeReceiver {
                                      "--cert", config_.cert.string(), "--key", config_.key.string(),
                                      "--secret-file", config_.secret_file.string(), "--device-ca", config_.device_ca.string(),
                                      "--log", config_.log.string(), "--mode", config_.mode, "--port", "0"};
+    if (!config_.client_ca.empty()) {
+      args.push_back("--client-ca");
+      args.push_back(config_.client_ca.string());
+    }
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(fds[1], 1);

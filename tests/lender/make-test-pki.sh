@@ -5,6 +5,7 @@
 #   wrongname.pem          same key, SAN DNS:wrong.example only (name-mismatch test)
 #   expired.pem            same key and names, valid 2020-01-01..2021-01-01 (expired test)
 #   other-ca.pem           an unrelated CA (untrusted-server test)
+#   client.pem/client.key  a client certificate from ca.pem (mTLS test)
 # Usage: make-test-pki.sh OUTDIR
 set -euo pipefail
 out=$1
@@ -50,5 +51,8 @@ commonName = supplied
 CNF
 q openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in server.csr -out expired.pem -notext \
   -startdate 20200101000000Z -enddate 20210101000000Z -extfile good.ext
+q openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key -out client.csr -subj "/CN=veridge-device"
+printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' > client.ext
+q openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -extfile client.ext -out client.pem
 chmod 600 ./*.key
 test -s expired.pem && test -s server.pem && test -s wrongname.pem

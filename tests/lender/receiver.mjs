@@ -4,7 +4,8 @@
 // against the Veridge (dev) CA with the openssl CLI. Deliveries are deduplicated by webhook-id.
 //
 // Usage: node receiver.mjs --cert PEM --key PEM --secret-file FILE --device-ca PEM --log FILE
-//                          [--host 127.0.0.1] [--port 0] [--mode MODE]
+//                          [--host 127.0.0.1] [--port 0] [--mode MODE] [--client-ca PEM]
+// --client-ca: require a client certificate issued by this CA (mutual TLS).
 // Prints {"port":N} on stdout once listening (port 0 = an ephemeral port). Each request appends
 // one JSON line to --log: {"ok":true,"id",...} or {"ok":false,"reason",...}.
 // MODE (fault injection for tests): normal | fail:N (first N requests get 500) | slow:MS |
@@ -77,7 +78,9 @@ async function verifyDelivery(body, headers) {
 
 import { isDeepStrictEqual } from 'node:util';
 
-const server = https.createServer({ cert: fs.readFileSync(args.cert), key: fs.readFileSync(args.key), keepAliveTimeout: 30000 }, (req, res) => {
+const tlsOptions = { cert: fs.readFileSync(args.cert), key: fs.readFileSync(args.key), keepAliveTimeout: 30000 };
+if (args['client-ca']) Object.assign(tlsOptions, { ca: fs.readFileSync(args['client-ca']), requestCert: true, rejectUnauthorized: true });
+const server = https.createServer(tlsOptions, (req, res) => {
   requests += 1;
   const n = requests;
   const chunks = [];

@@ -239,3 +239,43 @@ TEST_CASE("ParseHttpsUrl accepts https URLs only") {
   CHECK(ParseHttpsUrl("https://lender.example:99999/").status().code() == "bad_url");
   CHECK(ParseHttpsUrl("https:///x").status().code() == "bad_url");
 }
+
+TEST_CASE("Mutual TLS: the client certificate is presented when configured, and required by the server") {
+  auto why = NodeMissingReason();
+  if (!why.empty()) VERIDGE_SKIP(why);
+  TempDir dir;
+  LenderPki pki;
+  REQUIRE(MakeLenderPki(dir / "pki", &pki));
+  NodeReceiver rx;
+  NodeReceiver::Config c;
+  c.cert = pki.server_cert();
+  c.key = pki.server_key();
+  c.log = dir / "rx.log";
+  c.mode = "accept";
+  c.client_ca = pki.ca();
+  REQUIRE(rx.Start(c) == "");
+  HttpRequest req;
+  req.url = rx.url();
+  req.body = "{}";
+  HttpsClientOptions o;
+  o.tls.ca_file = pki.ca();
+  o.total_timeout = Ms(5000);
+  auto anonymous = HttpsClient::Create(o);
+  REQUIRE(anonymous.ok());
+  auto refused = (*anonymous)->Send(req);
+  REQUIRE_FALSE(refused.ok());  // the server ends the handshake (TLS 1.3: on the first read)
+  CHECK(rx.Log().empty());
+  o.tls.client_cert = pki.client_cert();
+  o.tls.client_key = pki.client_key();
+  auto mtls = HttpsClient::Create(o);
+  REQUIRE(mtls.ok());
+  auto ok = (*mtls)->Send(req);
+  INFO(ok.status().ToString());
+  REQUIRE(ok.ok());
+  CHECK(ok->status == 204);
+  // Half a pair, or a key for another certificate, is a configuration error.
+  o.tls.client_key.clear();
+  CHECK(HttpsClient::Create(o).status().code() == "tls_config_invalid");
+  o.tls.client_key = pki.server_key();
+  CHECK(HttpsClient::Create(o).status().code() == "tls_config_invalid");
+}
