@@ -9,6 +9,8 @@
 #include <optional>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "liveness/liveness.h"
 #include "liveness/pad.h"
 #include "vision/vision.h"
@@ -45,6 +47,20 @@ cv::Mat AffineFit(const Landmarks68& a, const Landmarks68& b) {
   cv::Mat X;
   cv::solve(A, B, X, cv::DECOMP_SVD);
   return X.t();  // 2×3
+}
+
+// A 32×32 zero-mean, unit-norm grey patch of the box, for a cheap "is the face still there" test.
+cv::Mat AppearancePatch(const cv::Mat& bgr, const cv::Rect& box) {
+  const cv::Rect r = box & cv::Rect(0, 0, bgr.cols, bgr.rows);
+  if (r.area() < 64) return {};
+  cv::Mat grey, small, f;
+  cv::cvtColor(bgr(r), grey, cv::COLOR_BGR2GRAY);
+  cv::resize(grey, small, cv::Size(32, 32), 0, 0, cv::INTER_AREA);
+  small.convertTo(f, CV_32F);
+  f -= cv::mean(f)[0];
+  const double n = cv::norm(f);
+  if (n < 1e-3) return {};
+  return f / n;
 }
 
 cv::Rect LandmarkBox(const Landmarks68& lm, cv::Size frame) {
@@ -157,6 +173,9 @@ Result<LivenessResult> LivenessChecker::Check(capture::FrameSource& source, cons
   // Track state.
   std::optional<cv::Rect> track;          // detector-style box, work-image coordinates
   int since_detect = 1 << 30;
+  cv::Point2f prev_centroid;
+  bool have_prev_centroid = false;
+  cv::Mat ref_patch;
   int max_faces_seen = 0;
   double max_second_ratio = 0;
   // Stream statistics.
@@ -224,7 +243,14 @@ Result<LivenessResult> LivenessChecker::Check(capture::FrameSource& source, cons
 
     // Detection every N frames (or when the track is lost); landmarks track in between.
     std::optional<Landmarks68> lm;
-    if (!track || ++since_detect >= o.detect_every) {
+    bool redetect = !track || ++since_detect >= o.detect_every;
+    if (!redetect) {
+      // Between detections, make sure a face is still where the track says: the landmark model
+      // always returns 68 points, even on a wall, and those could "turn the head".
+      cv::Mat now = AppearancePatch(work, *track);
+      redetect = now.empty() || ref_patch.empty() || now.dot(ref_patch) < 0.6;
+    }
+    if (redetect) {
       since_detect = 0;
       auto faces = va.Detect(work);
       if (!faces.ok()) return faces.status();
@@ -233,6 +259,7 @@ Result<LivenessResult> LivenessChecker::Check(capture::FrameSource& source, cons
         max_second_ratio = std::max(max_second_ratio, double((*faces)[1].width) / (*faces)[0].width);
       if (faces->empty()) track.reset();
       else track = (*faces)[0];
+      ref_patch = track ? AppearancePatch(work, *track) : cv::Mat();
     }
     if (track) {
       auto l = va.Landmarks(work, *track);
@@ -241,17 +268,27 @@ Result<LivenessResult> LivenessChecker::Check(capture::FrameSource& source, cons
         track.reset();  // the landmarks collapsed: no face there any more
       } else {
         lm = *l;
-        // Follow the face: recentre the detector box on the landmarks (keeps its size).
-        cv::Rect lb = LandmarkBox(*lm, work.size());
-        cv::Point2f c(lb.x + lb.width / 2.0f, lb.y + lb.height / 2.0f);
-        track = cv::Rect(int(c.x - track->width / 2.0f), int(c.y - track->height / 2.0f), track->width, track->height);
+        // Follow the face between detections by the landmarks' mean displacement since the last
+        // frame, not by re-deriving a box from them: dlib's predictor depends on its input box, so
+        // a box recomputed every frame makes the landmarks (and EAR / pose) flicker on a still face.
+        cv::Point2f c(0, 0);
+        for (const auto& p : *lm) c += p;
+        c *= 1.0f / 68.0f;
+        if (since_detect > 0 && have_prev_centroid) {
+          const cv::Point2f d = c - prev_centroid;
+          track->x += int(std::lround(d.x));
+          track->y += int(std::lround(d.y));
+        }
+        prev_centroid = c;
+        have_prev_centroid = true;
       }
     }
+    if (!lm) have_prev_centroid = false;
 
     // Near-identical consecutive frames, on a small grey thumbnail of the face region (or the whole
     // frame when there is no face), blurred so sensor noise does not hide a repeated picture.
     {
-      cv::Rect region = lm ? (LandmarkBox(*lm, work.size()) & cv::Rect(0, 0, work.cols, work.rows)) : cv::Rect(0, 0, work.cols, work.rows);
+      cv::Rect region = track ? (*track & cv::Rect(0, 0, work.cols, work.rows)) : cv::Rect(0, 0, work.cols, work.rows);
       if (region.area() < 64) region = cv::Rect(0, 0, work.cols, work.rows);
       cv::Mat grey, thumb;
       cv::cvtColor(work(region), grey, cv::COLOR_BGR2GRAY);
@@ -314,6 +351,12 @@ Result<LivenessResult> LivenessChecker::Check(capture::FrameSource& source, cons
       motion.clear();
     }
 
+    if (spdlog::should_log(spdlog::level::trace) && sample) {
+      const FaceSignals sig = ComputeSignals(*sample);
+      spdlog::trace("liveness frame {} t={:.1f} box={}x{}+{}+{} ear={:.3f} mar={:.3f} yaw={:.1f} pitch={:.1f}", f.index, f.timestamp_ms,
+                    track->width, track->height, track->x, track->y, sig.ear, sig.mar, sig.pose ? sig.pose->yaw_deg : 0.0,
+                    sig.pose ? sig.pose->pitch_deg : 0.0);
+    }
     // Active challenges.
     bool in_live_segment = !session.has_value();
     if (session) {

@@ -63,9 +63,11 @@ struct LivenessOptions {
   // would fail it (a kiosk asks them to blink).
   double min_nonrigid_motion = 1.5;
   double motion_pair_ms = 200;           // residual between landmark sets this far apart
-  // static_frames: consecutive frames whose face-region thumbnails differ by less than this mean
-  // grey level are "near-identical"; more than max_static_fraction of pairs fails.
-  double static_diff = 1.0;
+  // static_frames: consecutive frames whose face-region thumbnails (64×64, blurred, in the tracked
+  // box) differ by less than this mean grey level are "near-identical"; more than
+  // max_static_fraction of pairs fails. Aimed at injected repeated frames (difference 0); sensor
+  // noise of a held photo (σ=3) already exceeds it, which face_motion catches instead.
+  double static_diff = 0.3;
   double max_static_fraction = 0.5;
   double max_frame_gap_ms = 1000;        // a larger gap between frames is implausible
   double min_fps_ratio = 0.5, max_fps_ratio = 1.6;  // measured / nominal frame rate

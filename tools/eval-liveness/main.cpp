@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "capture/capture.h"
+#include "common/log.h"
 #include "liveness/liveness.h"
 #include "liveness/synthetic.h"
 
@@ -21,6 +22,7 @@ namespace fs = std::filesystem;
 using namespace veridge;
 
 int main(int argc, char** argv) {
+  InitLogging();
   fs::path model_dir = VERIDGE_DEV_MODEL_DIR, data = fs::path(VERIDGE_SHARED_DIR) / "data/liveness";
   std::string challenge;
   for (int i = 1; i + 1 < argc; i += 2) {
