@@ -417,6 +417,8 @@ void InheritDsaParameters(std::vector<X509*>* pool, const std::vector<X509Ptr>& 
 
 }  // namespace
 
+ChainEntry Describe(X509* x);
+
 struct Validator::Impl {
   ValidationOptions opts;  // names, purpose, profile (certificate bytes are cleared after parsing)
   std::vector<X509Ptr> anchors;
@@ -809,15 +811,7 @@ Result<ValidationResult> Validator::Validate(std::string_view leaf_bytes,
 
   const std::int64_t at = im.Now();
   auto finish_ok = [&](STACK_OF(X509) * chain, bool stale) {
-    for (int i = 0; i < sk_X509_num(chain); ++i) {
-      unsigned char* der = nullptr;
-      int len = i2d_X509(original(sk_X509_value(chain, i)), &der);
-      if (len > 0) {
-        auto e = DescribeCertificate(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(len)));
-        if (e.ok()) out.chain.push_back(*e);
-      }
-      OPENSSL_free(der);
-    }
+    for (int i = 0; i < sk_X509_num(chain); ++i) out.chain.push_back(Describe(original(sk_X509_value(chain, i))));
     if (stale) {
       out.valid = false;
       out.review = true;
@@ -876,15 +870,8 @@ Result<ValidationResult> Validator::Validate(std::string_view leaf_bytes,
   out.reason = failure->reason;
   out.failed_depth = failure->depth;
   if (first.chain) {
-    for (int i = 0; i < sk_X509_num(first.chain.get()); ++i) {
-      unsigned char* der = nullptr;
-      int len = i2d_X509(original(sk_X509_value(first.chain.get(), i)), &der);
-      if (len > 0) {
-        auto e = DescribeCertificate(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(len)));
-        if (e.ok()) out.chain.push_back(*e);
-      }
-      OPENSSL_free(der);
-    }
+    for (int i = 0; i < sk_X509_num(first.chain.get()); ++i)
+      out.chain.push_back(Describe(original(sk_X509_value(first.chain.get(), i))));
   }
   return out;
 }
@@ -898,7 +885,10 @@ Result<ValidationResult> ValidateCertificate(std::string_view leaf, const Valida
 Result<ChainEntry> DescribeCertificate(std::string_view cert) {
   auto certs = ParseCertificates(cert);
   if (!certs.ok()) return certs.status();
-  X509* x = (*certs)[0].get();
+  return Describe((*certs)[0].get());
+}
+
+ChainEntry Describe(X509* x) {
   ChainEntry e;
   e.subject = NameToString(X509_get_subject_name(x));
   e.issuer = NameToString(X509_get_issuer_name(x));

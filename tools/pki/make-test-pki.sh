@@ -43,6 +43,8 @@ nameConstraints = critical,permitted;DNS:example.com,permitted;email:example.com
 [ca_noaki]
 basicConstraints = critical,CA:TRUE
 keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = none
+authorityKeyIdentifier = none
 [client]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
@@ -50,6 +52,13 @@ extendedKeyUsage = clientAuth,emailProtection
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 subjectAltName = email:alice@example.com,DNS:alice.example.com
+[client_noaki]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+subjectAltName = email:noaki@example.com
+authorityKeyIdentifier = none
 [server]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
@@ -93,6 +102,8 @@ authorityKeyIdentifier = keyid:always
 [loop_leaf]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
+subjectKeyIdentifier = none
+authorityKeyIdentifier = none
 EOF
 
 # ca_init NAME: an `openssl ca` database for the CA whose key/cert are NAME.key/NAME.pem.
@@ -163,6 +174,7 @@ issue int leaf-ca "CA Flag Applicant" ca_leaf
 issue int leaf-sha1 "SHA1 Applicant" client sha1
 issue int leaf-rsa1024 "RSA1024 Applicant" client sha256 "$NB" "$NA" rsa:1024
 issue int leaf-unknown-critical "Unknown Critical Applicant" unknown_critical
+issue int leaf-noaki "No AKI Applicant" client_noaki
 openssl ca -batch -config db/int/ca.cnf -revoke leaf-revoked.pem -crl_reason keyCompromise 2>/dev/null
 crl root root.crl.pem
 crl int int.crl.pem
