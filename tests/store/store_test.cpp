@@ -390,3 +390,35 @@ TEST_CASE("opening without create refuses a missing file / without a hasher refu
   CHECK((*s)->CommitDecision(MakeDecision("sess-1", 1, "ref", "x", "y")).code() == "audit_hasher_missing");
   CHECK((*s)->GetSession("sess-1").status().code() == "not_found");
 }
+
+TEST_CASE("real JPEG evidence (LFW) leaves no JPEG bytes in the raw files") {
+  auto dir = SharedData("faces/lfw-view1/images");
+  VERIDGE_REQUIRE_PATH(dir, "LFW test images (../shared/data/faces)");
+  std::vector<std::string> jpegs;
+  for (const auto& person : std::filesystem::directory_iterator(dir)) {
+    if (!person.is_directory()) continue;
+    for (const auto& img : std::filesystem::directory_iterator(person.path())) {
+      if (img.path().extension() == ".jpg") jpegs.push_back(ReadAllBytes(img.path()));
+      if (jpegs.size() >= 20) break;
+    }
+    if (jpegs.size() >= 20) break;
+  }
+  REQUIRE(jpegs.size() == 20);
+  StoreFixture f;
+  auto s = f.Open();
+  for (size_t i = 0; i < jpegs.size(); ++i) {
+    REQUIRE(jpegs[i].substr(0, 3) == "\xFF\xD8\xFF");
+    REQUIRE(s->CommitDecision(MakeDecision("lfw-" + std::to_string(i), static_cast<std::int64_t>(i), "ref", jpegs[i], Descriptor(0.1f))).ok());
+  }
+  std::string raw = f.RawBytes();
+  for (const auto& j : jpegs) {
+    CHECK_FALSE(Contains(raw, j.substr(0, 16)));               // SOI + APPn header
+    CHECK_FALSE(Contains(raw, j.substr(j.size() / 2, 32)));   // a slice of the entropy-coded data
+  }
+  // FF D8 FF (3 bytes) does occur by chance in ciphertext; it must not occur more often than
+  // chance says (expected size / 2^24; allow a generous margin).
+  size_t hits = 0;
+  for (size_t pos = raw.find("\xFF\xD8\xFF"); pos != std::string::npos; pos = raw.find("\xFF\xD8\xFF", pos + 1)) ++hits;
+  CHECK(hits <= 3 + raw.size() / (1u << 24) * 4);
+  CHECK(s->GetEvidence("lfw-7")->at(0).data == jpegs[7]);
+}
