@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <future>
+#include <sstream>
 
 #include "common/log.h"
 #include "vision/internal/descriptor_net.h"
@@ -80,25 +82,35 @@ Result<std::unique_ptr<FaceAnalyzer>> FaceAnalyzer::Create(const VisionOptions& 
                                                        " (run tools/fetch-models.sh)");
   }
 
-  auto lm_file = ResolveModel(dir, kLandmarkModelFile, verify);
-  if (!lm_file.ok()) return lm_file.status();
+  // Each model is read once, its sha256 checked on exactly the bytes that are then parsed. The
+  // descriptor loads on a second thread while the (larger) landmark model loads here: cold start.
+  using NetResult = Result<std::unique_ptr<internal::DescriptorNet>>;
+  std::future<NetResult> net;
+  if (options.load_descriptor) {
+    net = std::async(std::launch::async, [dir, verify]() -> NetResult {
+      auto bytes = ReadModel(dir, kDescriptorModelFile, verify);
+      if (!bytes.ok()) return bytes.status();
+      return internal::DescriptorNet::Load(std::move(*bytes), dir / std::string(kDescriptorModelFile));
+    });
+  }
+  auto lm_bytes = ReadModel(dir, kLandmarkModelFile, verify);
+  if (!lm_bytes.ok()) return lm_bytes.status();
+  const std::filesystem::path lm_file = dir / std::string(kLandmarkModelFile);
   try {
     auto sp = std::make_shared<dlib::shape_predictor>();
-    dlib::deserialize(lm_file->string()) >> *sp;
+    std::istringstream in(std::move(*lm_bytes));
+    dlib::deserialize(*sp, in);
     if (sp->num_parts() != 68)
-      return Status::Corruption("model_load_failed", lm_file->string() + " is not a 68-point landmark model");
+      return Status::Corruption("model_load_failed", lm_file.string() + " is not a 68-point landmark model");
     impl->landmarks = std::move(sp);
   } catch (const std::exception& e) {
-    return Status::Corruption("model_load_failed", "landmark model " + lm_file->string() + " does not load (" +
+    return Status::Corruption("model_load_failed", "landmark model " + lm_file.string() + " does not load (" +
                                                        e.what() + "): run tools/fetch-models.sh");
   }
-
-  if (options.load_descriptor) {
-    auto d_file = ResolveModel(dir, kDescriptorModelFile, verify);
-    if (!d_file.ok()) return d_file.status();
-    auto net = internal::DescriptorNet::Load(*d_file);
-    if (!net.ok()) return net.status();
-    impl->descriptor = std::move(*net);
+  if (net.valid()) {
+    auto loaded = net.get();
+    if (!loaded.ok()) return loaded.status();
+    impl->descriptor = std::move(*loaded);
   }
   return std::unique_ptr<FaceAnalyzer>(new FaceAnalyzer(std::move(impl)));
 }

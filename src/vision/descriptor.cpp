@@ -1,6 +1,8 @@
 // The only translation unit that includes dlib's dnn headers (they take ~30 s to compile).
 #include "vision/internal/descriptor_net.h"
 
+#include <sstream>
+
 #include "vision/internal/anet.h"
 
 namespace veridge::vision::internal {
@@ -12,10 +14,11 @@ struct DescriptorNet::Impl {
 DescriptorNet::DescriptorNet(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 DescriptorNet::~DescriptorNet() = default;
 
-Result<std::unique_ptr<DescriptorNet>> DescriptorNet::Load(const std::filesystem::path& model_file) {
+Result<std::unique_ptr<DescriptorNet>> DescriptorNet::Load(std::string bytes, const std::filesystem::path& model_file) {
   auto impl = std::make_unique<Impl>();
   try {
-    dlib::deserialize(model_file.string()) >> impl->net;
+    std::istringstream in(std::move(bytes));
+    dlib::deserialize(impl->net, in);
   } catch (const std::exception& e) {
     return Status::Corruption("model_load_failed", "descriptor model " + model_file.string() +
                                                        " does not load as dlib's face-recognition ResNet (" + e.what() +

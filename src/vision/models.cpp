@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <memory>
 
+#include "common/files.h"
+
 namespace veridge::vision {
 
 const std::vector<ModelEntry>& ManifestModels() {
@@ -36,6 +38,52 @@ Result<std::string> Sha256OfFile(const std::filesystem::path& path) {
   return hex;
 }
 
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* kHex = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) {
+    hex += kHex[md[i] >> 4];
+    hex += kHex[md[i] & 15];
+  }
+  return hex;
+}
+
+namespace {
+const ModelEntry* FindEntry(std::string_view file) {
+  for (const auto& m : ManifestModels())
+    if (m.file == file) return &m;
+  return nullptr;
+}
+Status Mismatch(const std::filesystem::path& path, const std::string& got, const std::string& want) {
+  return Status::Corruption("model_checksum_mismatch",
+                            "model file " + path.string() + " has sha256 " + got + ", expected " + want +
+                                " (models/manifest.json): it is damaged or not the expected model; run "
+                                "tools/fetch-models.sh to replace it");
+}
+}  // namespace
+
+Result<std::string> ReadModel(const std::filesystem::path& dir, std::string_view file, bool verify,
+                              std::uint64_t max_bytes) {
+  auto path = ResolveModel(dir, file, /*verify=*/false);
+  if (!path.ok()) return path.status();
+  auto data = ReadFileBounded(*path, max_bytes);
+  if (!data.ok()) {
+    if (data.status().code() == "file_too_large")
+      return Status::Corruption("model_too_large", "model file " + path->string() + " is larger than any expected model: run tools/fetch-models.sh");
+    return data.status().WithContext("reading model");
+  }
+  if (!verify) return data;
+  const ModelEntry* entry = FindEntry(file);
+  if (entry == nullptr)
+    return Status::Internal("model_unknown", std::string(file) + " is not listed in models/manifest.json");
+  const std::string got = Sha256Hex(*data);
+  if (got != entry->sha256) return Mismatch(*path, got, entry->sha256);
+  return data;
+}
+
 Result<std::filesystem::path> ResolveModel(const std::filesystem::path& dir, std::string_view file, bool verify) {
   const std::filesystem::path path = dir / std::string(file);
   std::error_code ec;
@@ -44,18 +92,12 @@ Result<std::filesystem::path> ResolveModel(const std::filesystem::path& dir, std
                                                  " not found: run tools/fetch-models.sh (or set --model-dir / "
                                                  "VERIDGE_MODEL_DIR to the model directory)");
   if (!verify) return path;
-  const ModelEntry* entry = nullptr;
-  for (const auto& m : ManifestModels())
-    if (m.file == file) entry = &m;
+  const ModelEntry* entry = FindEntry(file);
   if (entry == nullptr)
     return Status::Internal("model_unknown", std::string(file) + " is not listed in models/manifest.json");
   auto sha = Sha256OfFile(path);
   if (!sha.ok()) return sha.status().WithContext("checking model " + path.string());
-  if (*sha != entry->sha256)
-    return Status::Corruption("model_checksum_mismatch",
-                              "model file " + path.string() + " has sha256 " + *sha + ", expected " + entry->sha256 +
-                                  " (models/manifest.json): it is damaged or not the expected model; run "
-                                  "tools/fetch-models.sh to replace it");
+  if (*sha != entry->sha256) return Mismatch(path, *sha, entry->sha256);
   return path;
 }
 

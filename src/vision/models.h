@@ -11,6 +11,7 @@
 //    manifest's size for that file).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -36,6 +37,15 @@ Result<std::string> Sha256OfFile(const std::filesystem::path& path);
 
 Result<std::filesystem::path> ResolveModel(const std::filesystem::path& dir, std::string_view file,
                                            bool verify = true);
+
+// Reads dir/file whole (at most max_bytes) and checks the sha256 of exactly those bytes, so what
+// is parsed is what was verified (no swap between check and load). Same codes as ResolveModel,
+// plus model_too_large.
+Result<std::string> ReadModel(const std::filesystem::path& dir, std::string_view file, bool verify = true,
+                              std::uint64_t max_bytes = 256ull << 20);
+
+// Lower-case hex sha256 of a buffer.
+std::string Sha256Hex(std::string_view bytes);
 
 // File names used by this module (as in the manifest).
 inline constexpr std::string_view kDescriptorModelFile = "dlib_face_recognition_resnet_model_v1.dat";

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
 
 #include "common/status.h"
 #include "vision/vision.h"
@@ -14,8 +15,9 @@ namespace veridge::vision::internal {
 
 class DescriptorNet {
  public:
-  // Codes: model_load_failed (the file does not deserialise as anet_type).
-  static Result<std::unique_ptr<DescriptorNet>> Load(const std::filesystem::path& model_file);
+  // bytes: the whole (already verified) model file; origin names it in messages.
+  // Codes: model_load_failed (the bytes do not deserialise as anet_type).
+  static Result<std::unique_ptr<DescriptorNet>> Load(std::string bytes, const std::filesystem::path& origin);
   ~DescriptorNet();
   std::unique_ptr<DescriptorNet> Clone() const;
   // chip: 150×150 CV_8UC3 BGR.
