@@ -113,7 +113,7 @@ TEST_CASE("veridge outbox run --until-empty delivers committed results to the le
   WriteConfig(dir, "https://127.0.0.1:9/h", pki.ca());
   REQUIRE(Veridge("keys init --config " + Q(dir / "veridge.toml")).rc == 0);
   NodeReceiver rx;
-  REQUIRE(rx.Start({pki.server_cert(), pki.server_key(), dir / "keys/lender.whsec", dir / "keys/dev-ca.pem", dir / "rx.log", "normal"}) == "");
+  REQUIRE(rx.Start({pki.server_cert(), pki.server_key(), dir / "keys/lender.whsec", dir / "keys/dev-ca.pem", dir / "rx.log", "normal", {}}) == "");
   auto sent = CommitDecisions(dir, rx.url(), 2);
   auto run = Veridge("outbox run --until-empty --json --config " + Q(dir / "veridge.toml"));
   INFO(run.out);
@@ -134,7 +134,7 @@ TEST_CASE("veridge outbox replay re-sends a dead-lettered result after a 410") {
   WriteConfig(dir, "https://127.0.0.1:9/h", pki.ca());
   REQUIRE(Veridge("keys init --config " + Q(dir / "veridge.toml")).rc == 0);
   NodeReceiver gone;
-  REQUIRE(gone.Start({pki.server_cert(), pki.server_key(), dir / "keys/lender.whsec", dir / "keys/dev-ca.pem", dir / "gone.log", "gone"}) == "");
+  REQUIRE(gone.Start({pki.server_cert(), pki.server_key(), dir / "keys/lender.whsec", dir / "keys/dev-ca.pem", dir / "gone.log", "gone", {}}) == "");
   auto sent = CommitDecisions(dir, gone.url(), 1);
   auto run = Veridge("outbox run --until-empty --json --config " + Q(dir / "veridge.toml"));
   CHECK(run.rc == 0);
@@ -204,4 +204,16 @@ TEST_CASE("veridge webhook verify accepts a genuine delivery and rejects altered
   auto missing = Veridge("webhook verify --json --secret-file " + Q(dir / "keys/lender.whsec") + " --headers " + Q(dir / "nope") +
                          " --body " + Q(dir / "good.body"));
   CHECK(missing.rc == 2);
+}
+
+TEST_CASE("veridge outbox run refuses out-of-range delivery settings") {
+  REQUIRE(std::filesystem::exists(VeridgeBinary()));
+  TempDir dir;
+  WriteConfig(dir, "https://127.0.0.1:9/h", dir / "ca.pem");
+  REQUIRE(Veridge("keys init --config " + Q(dir / "veridge.toml")).rc == 0);
+  std::ofstream(dir / "ca.pem") << "";  // never reached: the bad setting is reported first
+  std::ofstream(dir / "veridge.toml", std::ios::app) << "batch = 0\n";
+  auto run = Veridge("outbox run --until-empty --json --config " + Q(dir / "veridge.toml"));
+  CHECK(run.rc == 2);
+  CHECK(run.Json()["error"]["code"] == "config_invalid");
 }

@@ -65,7 +65,7 @@ TEST_CASE("SIGKILLed outbox runs lose no committed decision and never change a w
                         << "[outbox]\nretry_schedule = [\"0s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\"]\nlease = \"1s\"\n";
   REQUIRE(Wait(Spawn({VeridgeBinary().string(), "keys", "init", "--config", config.string()})) == 0);
   NodeReceiver rx;
-  REQUIRE(rx.Start({pki.server_cert(), pki.server_key(), dir / "keys/lender.whsec", dir / "keys/dev-ca.pem", dir / "rx.log", "normal"}) == "");
+  REQUIRE(rx.Start({pki.server_cert(), pki.server_key(), dir / "keys/lender.whsec", dir / "keys/dev-ca.pem", dir / "rx.log", "normal", {}}) == "");
 
   auto signer = outbox::DeviceSigner::Load(dir / "keys/device.key", dir / "keys/device-chain.pem").value();
   store::StoreOptions so;
