@@ -1,8 +1,104 @@
-// Placeholder: the verify command family is registered here once its module lands.
+// veridge verify: one whole session — factors → decision → (store → outbox when configured).
+#include <iostream>
+
 #include "app/cli.h"
+#include "app/options.h"
+#include "audit/audit.h"
+#include "outbox/device_identity.h"
+#include "outbox/worker.h"
+#include "store/store.h"
+#include "verify/persist.h"
+#include "verify/verify.h"
 
 namespace veridge::app {
+namespace {
 
-void RegisterVerifyCommand(CLI::App& /*app*/, CommandContext& /*ctx*/) {}
+struct VerifyArgs {
+  std::string config;
+  std::string reference;
+  std::string capture;
+  std::string applicant_ref;
+  bool json = false;
+};
+
+void PrintHuman(const verify::SessionResult& r) {
+  auto j = r.ToJson();
+  std::cout << "decision: " << j["decision"].get<std::string>() << "\n";
+  std::cout << "session:  " << r.session_id << "\n";
+  if (!r.decision.reasons.empty()) {
+    std::cout << "reasons: ";
+    for (const auto& s : r.decision.reasons) std::cout << " " << s;
+    std::cout << "\n";
+  }
+  for (const auto& [name, f] : j["factors"].items()) {
+    std::cout << "factor " << name << ": " << f["outcome"].get<std::string>();
+    if (f.contains("distance"))
+      std::cout << " (distance " << f["distance"].get<double>() << ", threshold " << f["threshold"].get<double>() << ")";
+    if (f.contains("message")) std::cout << " — " << f["message"].get<std::string>();
+    std::cout << "\n";
+  }
+  if (!r.delivery.empty()) std::cout << "result:   " << r.delivery.dump() << "\n";
+  else std::cout << "result:   printed only (no [store]/[lender] configured: nothing stored or sent)\n";
+}
+
+int RunVerify(const VerifyArgs& a) {
+  auto cfg = LoadConfigStrict(a.config);
+  if (!cfg.ok()) return ReportError(cfg.status(), a.json);
+  auto options = BuildVerifyOptions(*cfg);
+  auto verifier = verify::Verifier::Create(options);
+  if (!verifier.ok()) return ReportError(verifier.status(), a.json);
+
+  auto live = BuildLivenessSetup(*cfg);
+  if (!live.ok()) return ReportError(live.status(), a.json);
+  if (live->enabled) {
+    auto checker = liveness::LivenessChecker::Create(live->options);
+    if (!checker.ok()) return ReportError(checker.status().WithContext("liveness"), a.json);
+    (*verifier)->SetLiveness(std::move(*checker), live->request);
+  }
+
+  // Persistence and delivery: with a [store], every session is stored and queued for the lender in
+  // one transaction before the decision is printed — so a decision the applicant saw is never lost.
+  std::unique_ptr<store::Store> db;
+  std::optional<outbox::DeviceSigner> signer;
+  std::unique_ptr<verify::StoreSink> sink;
+  if (cfg->Has("store.path")) {
+    if (!cfg->Has("lender.url"))
+      return ReportError(Status::InvalidInput("config_invalid", a.config + ": [store] is set but [lender].url is not; set where results go"), a.json);
+    store::StoreOptions so;
+    so.path = cfg->GetPath("store.path");
+    so.key_file = cfg->GetPath("store.key_file");
+    so.audit_hasher = audit::ChainHasher();
+    auto opened = store::Store::Open(so);
+    if (!opened.ok()) return ReportError(opened.status().WithContext("opening the store"), a.json);
+    db = std::move(*opened);
+    auto loaded = outbox::DeviceSigner::Load(cfg->GetPath("device.key_file"), cfg->GetPath("device.cert_chain"));
+    if (!loaded.ok()) return ReportError(loaded.status().WithContext("loading the device identity (run veridge keys init)"), a.json);
+    signer.emplace(std::move(*loaded));
+    auto schedule = cfg->GetDurationList("outbox.retry_schedule", outbox::DefaultRetrySchedule());
+    sink = std::make_unique<verify::StoreSink>(*db, *signer, cfg->GetString("lender.url"), so.path.string(),
+                                               schedule.empty() ? std::chrono::milliseconds(0) : schedule.front(),
+                                               SystemClock::Instance());
+    (*verifier)->SetSink(sink.get());
+  }
+
+  auto result = (*verifier)->Run({a.reference, a.capture, a.applicant_ref});
+  if (!result.ok()) return ReportError(result.status(), a.json);
+  if (a.json) PrintJson(result->ToJson());
+  else PrintHuman(*result);
+  return result->decision.decision == policy::Decision::kApproved ? kExitOk : kExitNegative;
+}
+
+}  // namespace
+
+void RegisterVerifyCommand(CLI::App& app, CommandContext& ctx) {
+  auto args = std::make_shared<VerifyArgs>();
+  auto* cmd = app.add_subcommand("verify", "Run one verification session: face, liveness, certificate → decision → signed result");
+  cmd->add_option("--config", args->config, "Configuration file (see config/veridge.example.toml)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--reference", args->reference, "Reference photo of the applicant")->required();
+  cmd->add_option("--capture", args->capture, "Live capture: video file, image, image folder or /dev/videoN")->required();
+  cmd->add_option("--applicant-ref", args->applicant_ref, "The lender's reference for the applicant");
+  cmd->add_flag("--json", args->json, "One JSON object on stdout");
+  cmd->callback([&ctx, args] { ctx.exit_code = RunVerify(*args); });
+}
 
 }  // namespace veridge::app

@@ -1,0 +1,30 @@
+// app/options.h — reads config keys into each module's Options (modules never see the Config).
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "config/config.h"
+#include "liveness/liveness.h"
+#include "verify/verify.h"
+
+namespace veridge::app {
+
+// The model directory: [models].dir, else $VERIDGE_MODEL_DIR, else the build's development model dir.
+std::filesystem::path ModelDir(const config::Config& cfg);
+
+// [device], [models], [face], [policy] → VerifyOptions. Type errors land in cfg.problems().
+verify::VerifyOptions BuildVerifyOptions(const config::Config& cfg);
+
+// [liveness] → LivenessOptions (+ the challenge request). enabled=false turns the factor off.
+struct LivenessSetup {
+  bool enabled = true;
+  liveness::LivenessOptions options;
+  liveness::CheckRequest request;
+};
+Result<LivenessSetup> BuildLivenessSetup(const config::Config& cfg);
+
+// Loads the config and fails (code config_invalid) on any type problem: a wrong config fails closed.
+Result<config::Config> LoadConfigStrict(const std::string& path);
+
+}  // namespace veridge::app

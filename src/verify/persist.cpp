@@ -1,0 +1,57 @@
+#include "verify/persist.h"
+
+#include "outbox/worker.h"
+
+namespace veridge::verify {
+
+StoreSink::StoreSink(store::Store& store, const outbox::DeviceSigner& signer, std::string endpoint,
+                     std::string store_path, std::chrono::milliseconds first_attempt_delay, const Clock& clock)
+    : store_(store),
+      signer_(signer),
+      endpoint_(std::move(endpoint)),
+      store_path_(std::move(store_path)),
+      first_delay_(first_attempt_delay),
+      clock_(clock) {}
+
+Result<nlohmann::json> StoreSink::Commit(const SessionResult& result) {
+  const std::int64_t now = clock_.NowUnixSeconds();
+  nlohmann::json doc = result.ToJson();
+  doc.erase("delivery");
+  auto signed_result = outbox::SignResult(doc, signer_, now);
+  if (!signed_result.ok()) return signed_result.status().WithContext("signing the result");
+
+  store::DecisionRecord rec;
+  rec.session_id = result.session_id;
+  rec.applicant_ref = result.applicant_ref;
+  rec.created_at = now;
+  rec.decision = doc["decision"].get<std::string>();
+  rec.reasons_json = doc["reasons"].dump();
+  rec.factors_json = doc["factors"].dump();
+  rec.result_json = signed_result->result_json;
+  for (const auto& f : result.factors) {
+    double score = 0;
+    if (f.detail.contains("similarity")) score = f.detail["similarity"].get<double>();
+    else if (f.detail.contains("score") && f.detail["score"].is_number()) score = f.detail["score"].get<double>();
+    rec.factors.push_back({f.result.name, f.result.outcome == policy::Outcome::kPassed, score, f.detail.dump()});
+  }
+  for (const auto& e : result.evidence) rec.evidence.push_back({e.kind, e.mime, e.bytes, e.sha256});
+  for (const auto& t : result.templates) rec.descriptors.push_back({t.kind, t.data});
+  store::AuditEvent ev;
+  ev.at = now;
+  ev.actor = "kiosk";
+  ev.action = "session.decided";
+  ev.subject = result.session_id;
+  ev.detail_json = nlohmann::json({{"decision", rec.decision}, {"webhook_id", signed_result->webhook_id}}).dump();
+  rec.audit.push_back(ev);
+  const std::int64_t first_at = now + std::chrono::duration_cast<std::chrono::seconds>(first_delay_).count();
+  rec.outbox = store::OutboxMessageInput{signed_result->webhook_id, endpoint_, signed_result->body, first_at};
+
+  VERIDGE_RETURN_IF_ERROR(store_.CommitDecision(rec));
+  return nlohmann::json{{"stored", store_path_},
+                        {"webhook_id", signed_result->webhook_id},
+                        {"endpoint", endpoint_},
+                        {"state", "queued"},
+                        {"first_attempt_at", first_at}};
+}
+
+}  // namespace veridge::verify

@@ -1,0 +1,38 @@
+// verify/persist.h — where a finished session goes: the encrypted store and the outbox, in ONE
+// transaction (decision + factor results + evidence + biometric templates + audit event + outbox
+// row). After Commit returns ok the decision is durable (synchronous=FULL) and will be delivered
+// by `veridge outbox run` with retries; if it fails, nothing was written and nothing will be sent.
+//
+// The signed result (outbox::SignResult): the canonical result document signed by the device key
+// as a compact JWS (ES256, x5c = device chain), wrapped in the Standard Webhooks body. Evidence is
+// referenced in it by SHA-256 only.
+// Thread-safety: as the Store (calls are serialised); the signer is immutable.
+#pragma once
+
+#include <string>
+
+#include "common/clock.h"
+#include "outbox/device_identity.h"
+#include "store/store.h"
+#include "verify/verify.h"
+
+namespace veridge::verify {
+
+class StoreSink final : public ResultSink {
+ public:
+  // `first_attempt_delay` is [outbox].retry_schedule[0]. None of the references are owned.
+  StoreSink(store::Store& store, const outbox::DeviceSigner& signer, std::string endpoint,
+            std::string store_path, std::chrono::milliseconds first_attempt_delay, const Clock& clock);
+  // Returns {"stored": <db path>, "webhook_id", "endpoint", "state": "queued", "first_attempt_at"}.
+  Result<nlohmann::json> Commit(const SessionResult& result) override;
+
+ private:
+  store::Store& store_;
+  const outbox::DeviceSigner& signer_;
+  std::string endpoint_;
+  std::string store_path_;
+  std::chrono::milliseconds first_delay_;
+  const Clock& clock_;
+};
+
+}  // namespace veridge::verify

@@ -1,0 +1,333 @@
+#include "verify/verify.h"
+
+#include <openssl/evp.h>
+#include <sys/random.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace veridge::verify {
+
+std::string NewSessionId() {
+  unsigned char b[16];
+  size_t got = 0;
+  while (got < sizeof b) {
+    ssize_t n = ::getrandom(b + got, sizeof b - got, 0);
+    if (n > 0) got += static_cast<size_t>(n);
+  }
+  b[6] = (b[6] & 0x0F) | 0x40;  // version 4
+  b[8] = (b[8] & 0x3F) | 0x80;  // RFC 4122 variant
+  char out[37];
+  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+                b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  return out;
+}
+
+std::string FormatRfc3339(std::chrono::system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 15]);
+  }
+  return out;
+}
+
+namespace {
+
+Evidence MakeEvidence(const std::string& kind, const cv::Mat& image, int max_side) {
+  cv::Mat img = image;
+  int longest = std::max(img.cols, img.rows);
+  if (longest > max_side) {
+    double s = static_cast<double>(max_side) / longest;
+    cv::resize(image, img, cv::Size(), s, s, cv::INTER_AREA);
+  }
+  std::vector<uchar> buf;
+  cv::imencode(".jpg", img, buf, {cv::IMWRITE_JPEG_QUALITY, 90});
+  Evidence e{kind, "image/jpeg", std::string(buf.begin(), buf.end()), ""};
+  e.sha256 = Sha256Hex(e.bytes);
+  return e;
+}
+
+nlohmann::json QualityJson(const vision::QualityReport& q) {
+  return {{"face_px", q.face_px},       {"sharpness", q.sharpness},   {"brightness", q.brightness},
+          {"yaw_ratio", q.yaw_ratio},   {"eye_aspect", q.eye_aspect}, {"face_count", q.face_count},
+          {"reasons", q.reasons}};
+}
+
+// A frame kept as a candidate for the comparison.
+struct Candidate {
+  std::int64_t frame_index = 0;
+  double timestamp_ms = 0;
+  vision::Landmarks68 landmarks{};
+  cv::Mat chip;
+  cv::Mat frame;
+  vision::QualityReport quality;
+  // Ranking: frames without quality problems first, then sharper and larger faces.
+  double Score() const {
+    return (quality.ok() ? 1e9 : 0.0) - 1e6 * static_cast<double>(quality.reasons.size()) +
+           quality.sharpness * std::min(quality.face_px, 300);
+  }
+};
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+
+}  // namespace
+
+nlohmann::json SessionResult::ToJson() const {
+  nlohmann::json factors_json = nlohmann::json::object();
+  for (const auto& f : factors) {
+    nlohmann::json d = f.detail.is_object() ? f.detail : nlohmann::json::object();
+    d["outcome"] = policy::OutcomeName(f.result.outcome);
+    d["reasons"] = f.result.reasons;
+    factors_json[f.result.name] = d;
+  }
+  nlohmann::json ev = nlohmann::json::array();
+  for (const auto& e : evidence) ev.push_back({{"kind", e.kind}, {"mime", e.mime}, {"sha256", e.sha256}, {"bytes", e.bytes.size()}});
+  nlohmann::json j = {{"session_id", session_id},
+                      {"device_id", device_id},
+                      {"applicant_ref", applicant_ref},
+                      {"created_at", created_at},
+                      {"decision", policy::DecisionName(decision.decision)},
+                      {"reasons", decision.reasons},
+                      {"factors", factors_json},
+                      {"evidence", ev}};
+  if (!delivery.empty()) j["delivery"] = delivery;
+  return j;
+}
+
+Verifier::Verifier(const VerifyOptions& options, const Clock& clock, std::unique_ptr<vision::FaceAnalyzer> analyzer)
+    : options_(options), clock_(clock), analyzer_(std::move(analyzer)) {}
+Verifier::~Verifier() = default;
+
+Result<std::unique_ptr<Verifier>> Verifier::Create(const VerifyOptions& options, const Clock& clock) {
+  if (options.face.sample_every < 1 || options.face.best_frames < 1 || options.face.max_frames < 1)
+    return Status::InvalidInput("bad_option", "[face] sample_every, best_frames and max_frames must be at least 1");
+  auto analyzer = vision::FaceAnalyzer::Create(options.vision);
+  if (!analyzer.ok()) return analyzer.status();
+  return std::unique_ptr<Verifier>(new Verifier(options, clock, std::move(*analyzer)));
+}
+
+void Verifier::AddFactor(std::unique_ptr<FactorProvider> provider) { providers_.push_back(std::move(provider)); }
+void Verifier::SetSink(ResultSink* sink) { sink_ = sink; }
+
+void Verifier::SetLiveness(std::unique_ptr<liveness::LivenessChecker> checker, liveness::CheckRequest request) {
+  liveness_ = std::move(checker);
+  liveness_request_ = std::move(request);
+}
+
+FactorReport Verifier::LivenessFactor(const SessionRequest& request, cv::Mat* best_frame) {
+  FactorReport rep;
+  rep.result.name = "liveness";
+  auto source = capture::OpenSource(request.capture, options_.capture);
+  if (!source.ok()) {
+    rep.result.outcome = policy::Outcome::kError;
+    rep.result.reasons.push_back(source.status().code());
+    rep.detail["message"] = source.status().message();
+    return rep;
+  }
+  auto r = liveness_->Check(**source, liveness_request_);
+  if (!r.ok()) {
+    rep.result.outcome = policy::Outcome::kError;
+    rep.result.reasons.push_back(r.status().code());
+    rep.detail["message"] = r.status().message();
+    return rep;
+  }
+  rep.detail = liveness::ToJson(*r);
+  rep.detail.erase("reasons");  // carried in result.reasons
+  rep.result.outcome = r->live ? policy::Outcome::kPassed : policy::Outcome::kFailed;
+  rep.result.reasons = r->reasons;
+  if (r->live && !r->best_frame.empty()) *best_frame = r->best_frame;
+  return rep;
+}
+
+FactorReport Verifier::FaceFactor(const vision::FaceAnalysis& reference, const SessionRequest& request,
+                                  const cv::Mat& live_best_frame, SessionResult& out) {
+  std::vector<Evidence>& evidence = out.evidence;
+  FactorReport rep;
+  rep.result.name = "face";
+  const auto& fo = options_.face;
+  auto fail = [&](policy::Outcome o, const std::string& code, const std::string& message) {
+    rep.result.outcome = o;
+    rep.result.reasons.push_back(code);
+    rep.detail["message"] = message;
+    return rep;
+  };
+
+  capture::CaptureOptions co = options_.capture;
+  co.max_frames = std::min<std::int64_t>(co.max_frames, fo.max_frames);
+  // With liveness on, the match must come from the segment liveness judged live.
+  if (liveness_) co.max_duration_ms = std::min(co.max_duration_ms, liveness_->options().max_session_ms);
+  auto source = capture::OpenSource(request.capture, co);
+  if (!source.ok()) return fail(policy::Outcome::kError, source.status().code(), source.status().message());
+
+  std::vector<Candidate> best;  // at most fo.best_frames, best first
+  int frames_read = 0, analysed = 0, with_one_face = 0, with_several = 0, without = 0;
+  while (true) {
+    auto next = (*source)->Next();
+    if (!next.ok()) return fail(policy::Outcome::kError, next.status().code(), next.status().message());
+    if (!next->has_value()) break;
+    capture::Frame& frame = **next;
+    if (frames_read++ % fo.sample_every != 0) continue;
+    ++analysed;
+    auto boxes = analyzer_->Detect(frame.bgr);
+    if (!boxes.ok()) return fail(policy::Outcome::kError, boxes.status().code(), boxes.status().message());
+    if (boxes->empty()) {
+      ++without;
+      continue;
+    }
+    const bool several = boxes->size() > 1 && (*boxes)[1].width >= fo.secondary_face_ratio * (*boxes)[0].width;
+    if (several) ++with_several;
+    else ++with_one_face;
+    const cv::Rect& box = boxes->front();  // largest first
+    auto lm = analyzer_->Landmarks(frame.bgr, box);
+    if (!lm.ok()) continue;
+    auto chip = analyzer_->AlignChip(frame.bgr, *lm);
+    if (!chip.ok()) continue;
+    Candidate c;
+    c.frame_index = frame.index;
+    c.timestamp_ms = frame.timestamp_ms;
+    c.landmarks = *lm;
+    c.chip = *chip;
+    c.quality = analyzer_->Quality(box, *lm, *chip, several ? static_cast<int>(boxes->size()) : 1);
+    double score = c.Score();
+    if (static_cast<int>(best.size()) < fo.best_frames || score > best.back().Score()) {
+      c.frame = frame.bgr.clone();
+      best.push_back(std::move(c));
+      std::sort(best.begin(), best.end(), [](const Candidate& a, const Candidate& b) { return a.Score() > b.Score(); });
+      if (static_cast<int>(best.size()) > fo.best_frames) best.pop_back();
+    }
+  }
+  if (!live_best_frame.empty()) {
+    // The frame liveness chose competes with the sampled ones (it is inside the live segment too).
+    auto boxes = analyzer_->Detect(live_best_frame);
+    if (boxes.ok() && !boxes->empty()) {
+      auto lm = analyzer_->Landmarks(live_best_frame, boxes->front());
+      auto chip = lm.ok() ? analyzer_->AlignChip(live_best_frame, *lm) : Result<cv::Mat>(lm.status());
+      if (chip.ok()) {
+        Candidate c;
+        c.frame_index = -1;
+        c.landmarks = *lm;
+        c.chip = *chip;
+        c.frame = live_best_frame;
+        const bool several = boxes->size() > 1 && (*boxes)[1].width >= fo.secondary_face_ratio * (*boxes)[0].width;
+        if (several) ++with_several;
+        c.quality = analyzer_->Quality(boxes->front(), *lm, *chip, several ? static_cast<int>(boxes->size()) : 1);
+        best.push_back(std::move(c));
+        std::sort(best.begin(), best.end(), [](const Candidate& a, const Candidate& b) { return a.Score() > b.Score(); });
+        if (static_cast<int>(best.size()) > fo.best_frames) best.pop_back();
+      }
+    }
+  }
+  rep.detail["frames"] = {{"read", frames_read}, {"analysed", analysed}, {"one_face", with_one_face},
+                          {"several_faces", with_several}, {"no_face", without}, {"truncated", (*source)->truncated()}};
+  if (best.empty()) return fail(policy::Outcome::kFailed, "no_face_in_capture", "no face was found in the capture; ask the applicant to face the camera");
+
+  std::vector<double> distances;
+  for (const auto& c : best) {
+    auto d = analyzer_->Describe(c.chip);
+    if (!d.ok()) return fail(policy::Outcome::kError, d.status().code(), d.status().message());
+    distances.push_back(vision::Distance(reference.descriptor, *d));
+    out.templates.push_back({"face_probe", std::string(reinterpret_cast<const char*>(d->data()), sizeof(float) * d->size())});
+  }
+  // The median of the best frames' distances: one lucky frame cannot carry a match, one bad one
+  // cannot sink it.
+  std::vector<double> sorted = distances;
+  std::sort(sorted.begin(), sorted.end());
+  double median = sorted.size() % 2 ? sorted[sorted.size() / 2]
+                                    : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
+  vision::Comparison cmp;
+  cmp.distance = median;
+  cmp.threshold = fo.threshold;
+  cmp.similarity = std::clamp(1.0 - median / 2.0, 0.0, 1.0);
+  cmp.match = median <= fo.threshold;
+
+  const Candidate& top = best.front();
+  std::vector<std::string> quality_reasons = top.quality.reasons;
+  if (with_several > 0 && !Contains(quality_reasons, "multiple_faces")) quality_reasons.push_back("multiple_faces");
+  rep.detail["distance"] = cmp.distance;
+  rep.detail["similarity"] = cmp.similarity;
+  rep.detail["threshold"] = cmp.threshold;
+  rep.detail["matched"] = cmp.match;
+  rep.detail["frame_distances"] = distances;
+  rep.detail["best_frame"] = {{"index", top.frame_index}, {"timestamp_ms", top.timestamp_ms},
+                              {"chosen_by", top.frame_index < 0 ? "liveness" : "face"}};
+  nlohmann::json q = QualityJson(top.quality);
+  q["reasons"] = quality_reasons;
+  q["reference"] = QualityJson(reference.quality);
+  rep.detail["quality"] = q;
+
+  evidence.push_back(MakeEvidence("capture_chip", top.chip, 150));
+  evidence.push_back(MakeEvidence("capture_frame", top.frame, 640));
+
+  std::vector<std::string> fatal;
+  for (const auto& r : quality_reasons)
+    if (Contains(fo.fatal_quality, r)) fatal.push_back(r);
+  for (const auto& r : reference.quality.reasons)
+    if (Contains(fo.fatal_quality, r)) fatal.push_back("reference_" + r);
+  if (!cmp.match) {
+    rep.result.outcome = policy::Outcome::kFailed;
+    rep.result.reasons.push_back("no_match");
+  } else if (!fatal.empty()) {
+    rep.result.outcome = policy::Outcome::kFailed;
+  } else {
+    rep.result.outcome = policy::Outcome::kPassed;
+  }
+  for (const auto& r : fatal) rep.result.reasons.push_back("quality_" + r);
+  return rep;
+}
+
+Result<SessionResult> Verifier::Run(const SessionRequest& request) {
+  SessionResult out;
+  out.session_id = NewSessionId();
+  out.device_id = options_.device_id;
+  out.applicant_ref = request.applicant_ref;
+  out.created_at = FormatRfc3339(clock_.Now());
+
+  // The reference is the caller's input: if it cannot be used, the session cannot start (exit 2).
+  auto ref_img = vision::DecodeImageFile(request.reference, options_.vision.limits);
+  if (!ref_img.ok()) return ref_img.status().WithContext("reference image " + request.reference.string());
+  auto reference = analyzer_->AnalyzeSingleFace(*ref_img);
+  if (!reference.ok()) return reference.status().WithContext("reference image " + request.reference.string());
+  out.evidence.push_back(MakeEvidence("reference_chip", reference->chip, 150));
+  out.templates.push_back({"face_reference", std::string(reinterpret_cast<const char*>(reference->descriptor.data()),
+                                                         sizeof(float) * reference->descriptor.size())});
+
+  cv::Mat live_best_frame;
+  std::optional<FactorReport> live;
+  if (liveness_) live = LivenessFactor(request, &live_best_frame);
+  out.factors.push_back(FaceFactor(*reference, request, live_best_frame, out));
+  if (live) out.factors.push_back(std::move(*live));
+  SessionContext ctx{request, out.session_id};
+  for (auto& p : providers_) out.factors.push_back(p->Evaluate(ctx));
+
+  std::vector<policy::FactorResult> results;
+  for (const auto& f : out.factors) results.push_back(f.result);
+  out.decision = policy::Decide(results, options_.policy);
+
+  if (sink_) {
+    auto delivered = sink_->Commit(out);
+    if (!delivered.ok()) return delivered.status().WithContext("persisting session " + out.session_id);
+    out.delivery = *delivered;
+  }
+  return out;
+}
+
+}  // namespace veridge::verify

@@ -1,0 +1,111 @@
+// verify/persist: a finished session lands in the real encrypted store, signed and queued, in one
+// transaction. No face models needed: the session result is built by hand.
+#include "verify/persist.h"
+
+#include "audit/audit.h"
+#include "outbox/signing.h"
+#include "support/test_support.h"
+
+using namespace veridge;
+
+namespace {
+
+verify::SessionResult SampleResult() {
+  verify::SessionResult r;
+  r.session_id = verify::NewSessionId();
+  r.device_id = "test-kiosk";
+  r.applicant_ref = "APPLICANT-7731";
+  r.created_at = "2026-11-23T12:00:00.000Z";
+  r.decision.decision = policy::Decision::kApproved;
+  verify::FactorReport face;
+  face.result = {"face", policy::Outcome::kPassed, {}};
+  face.detail = {{"distance", 0.41}, {"similarity", 0.795}, {"threshold", 0.6}, {"matched", true}};
+  r.factors.push_back(face);
+  r.evidence.push_back({"capture_chip", "image/jpeg", std::string("\xFF\xD8\xFF\xE0 fake jpeg bytes", 20), ""});
+  r.evidence.back().sha256 = verify::Sha256Hex(r.evidence.back().bytes);
+  r.templates.push_back({"face_probe", std::string(512, '\x42')});
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("StoreSink commits decision, evidence, templates, audit event and a signed outbox row together") {
+  testing::TempDir dir;
+  outbox::KeysInitOptions ko;
+  ko.device_id = "test-kiosk";
+  ko.device_key_file = dir / "device.key";
+  ko.device_cert_chain = dir / "device-chain.pem";
+  ko.store_key_file = dir / "store.key";
+  REQUIRE(outbox::InitKeys(ko, SystemClock::Instance()).ok());
+  auto signer = outbox::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain);
+  REQUIRE(signer.ok());
+  store::StoreOptions so;
+  so.path = dir / "veridge.db";
+  so.key_file = ko.store_key_file;
+  so.audit_hasher = audit::ChainHasher();
+  auto db = store::Store::Open(so);
+  REQUIRE(db.ok());
+
+  verify::StoreSink sink(**db, *signer, "https://lender.test/hook", so.path.string(), std::chrono::seconds(0),
+                         SystemClock::Instance());
+  auto result = SampleResult();
+  auto delivered = sink.Commit(result);
+  REQUIRE(delivered.ok());
+  CHECK((*delivered)["state"] == "queued");
+
+  auto session = (*db)->GetSession(result.session_id);
+  REQUIRE(session.ok());
+  CHECK(session->decision == "approved");
+  CHECK(session->applicant_ref == "APPLICANT-7731");
+  CHECK((*db)->GetEvidence(result.session_id)->size() == 1);
+  CHECK((*db)->GetDescriptors(result.session_id)->size() == 1);
+
+  auto rows = (*db)->ListOutbox(store::OutboxState::kPending, 10);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 1);
+  const auto& row = rows->front();
+  CHECK(row.webhook_id == (*delivered)["webhook_id"].get<std::string>());
+  CHECK(row.endpoint == "https://lender.test/hook");
+  // The body is the Standard Webhooks envelope; its attestation verifies with the device key and
+  // signs exactly the stored canonical result.
+  auto body = nlohmann::json::parse(row.payload);
+  CHECK(body["type"] == "verification.completed");
+  CHECK(body["data"]["session_id"] == result.session_id);
+  CHECK(body["data"]["evidence"][0]["sha256"] == result.evidence[0].sha256);
+  auto jws = outbox::VerifyJwsWithX5c(body["data"]["attestation"].get<std::string>());
+  REQUIRE(jws.ok());
+  CHECK(jws->payload == session->result_json);
+  CHECK(row.payload.find("\x42\x42\x42\x42") == std::string::npos);  // templates never leave the store
+
+  auto report = audit::Verify(**db);
+  REQUIRE(report.ok());
+  CHECK(report->ok);
+  CHECK(report->events == 1);
+}
+
+TEST_CASE("A failed commit writes nothing and says so") {
+  testing::TempDir dir;
+  outbox::KeysInitOptions ko;
+  ko.device_id = "test-kiosk";
+  ko.device_key_file = dir / "device.key";
+  ko.device_cert_chain = dir / "device-chain.pem";
+  ko.store_key_file = dir / "store.key";
+  REQUIRE(outbox::InitKeys(ko, SystemClock::Instance()).ok());
+  auto signer = outbox::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain);
+  REQUIRE(signer.ok());
+  store::StoreOptions so;
+  so.path = dir / "veridge.db";
+  so.key_file = ko.store_key_file;
+  so.audit_hasher = audit::ChainHasher();
+  auto db = store::Store::Open(so);
+  REQUIRE(db.ok());
+  verify::StoreSink sink(**db, *signer, "https://lender.test/hook", so.path.string(), std::chrono::seconds(0),
+                         SystemClock::Instance());
+  auto result = SampleResult();
+  REQUIRE(sink.Commit(result).ok());
+  auto again = sink.Commit(result);  // same session id: refused as a whole
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.status().code() == "duplicate");
+  CHECK((*db)->ListOutbox(std::nullopt, 10)->size() == 1);
+  CHECK(audit::Verify(**db)->events == 1);
+}
