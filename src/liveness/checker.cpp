@@ -131,6 +131,7 @@ nlohmann::json ToJson(const LivenessResult& r) {
   nlohmann::json j = {{"live", r.live}, {"score", r.score}, {"checks", checks}, {"reasons", r.reasons},
                       {"frames", r.frames}, {"face_frames", r.face_frames}, {"best_frame_ms", r.best_frame_ms}};
   if (!r.events.empty()) j["events"] = events;
+  if (!r.best_frame.empty()) j["best_box"] = {r.best_box.x, r.best_box.y, r.best_box.width, r.best_box.height};
   return j;
 }
 

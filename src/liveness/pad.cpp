@@ -15,15 +15,28 @@ struct PadModel::Impl {
 PadModel::PadModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 PadModel::~PadModel() = default;
 
+namespace {
+Status MissingModel(const std::filesystem::path& file) {
+  return Status::NotFound("pad_model_missing", "passive PAD model " + file.string() +
+                                                   " not found: run tools/fetch-models.sh (it copies ../shared/models/minifasnet/*.onnx into the model directory)");
+}
+}  // namespace
+
+Status PadModel::CheckFiles(const std::filesystem::path& model_dir) {
+  for (const char* f : {kV2File, kV1seFile}) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(model_dir / f, ec)) return MissingModel(model_dir / f);
+  }
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<PadModel>> PadModel::Load(const std::filesystem::path& model_dir) {
   auto impl = std::make_unique<Impl>();
   const std::filesystem::path files[2] = {model_dir / kV2File, model_dir / kV1seFile};
   cv::dnn::Net* nets[2] = {&impl->v2, &impl->v1se};
   for (int i = 0; i < 2; ++i) {
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(files[i], ec))
-      return Status::NotFound("pad_model_missing", "passive PAD model " + files[i].string() +
-                                                       " not found: run tools/fetch-models.sh (it copies ../shared/models/minifasnet/*.onnx into the model directory)");
+    if (!std::filesystem::is_regular_file(files[i], ec)) return MissingModel(files[i]);
     try {
       *nets[i] = cv::dnn::readNetFromONNX(files[i].string());
       nets[i]->setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);

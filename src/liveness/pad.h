@@ -31,6 +31,8 @@ struct PadScore {
 class PadModel {
  public:
   static Result<std::unique_ptr<PadModel>> Load(const std::filesystem::path& model_dir);
+  // Cheap presence check for `veridge doctor`: ok, or pad_model_missing naming the file and the fix.
+  static Status CheckFiles(const std::filesystem::path& model_dir);
   ~PadModel();
   PadModel(const PadModel&) = delete;
   PadModel& operator=(const PadModel&) = delete;

@@ -8,6 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/wait.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <map>
 
@@ -335,4 +338,31 @@ TEST_CASE("a different person mid-clip fails identity_continuity", "[checker]") 
   REQUIRE(r.ok());
   INFO(liveness::ToJson(*r).dump());
   CHECK(HasReason(*r, "identity_changed"));
+}
+
+TEST_CASE("veridge liveness check: JSON verdict and exit codes", "[cli]") {
+  REQUIRE_LIVENESS_DATA();
+  VERIDGE_REQUIRE_PATH(veridge::testing::VeridgeBinary(), "veridge binary (build the 'veridge' target)");
+  veridge::testing::TempDir dir;
+  auto run = [&](const std::string& args) {
+    const auto out = dir / "out.json";
+    const std::string cmd = veridge::testing::VeridgeBinary().string() + " liveness check --json " + args + " > " + out.string() + " 2>/dev/null";
+    const int rc = std::system(cmd.c_str());
+    std::ifstream in(out);
+    std::string line;
+    std::getline(in, line);
+    return std::make_pair(WEXITSTATUS(rc), nlohmann::json::parse(line, nullptr, false));
+  };
+  auto [rc, j] = run(SharedData("liveness/subject-b/replay.mp4").string());
+  CHECK(rc == 1);
+  REQUIRE(j.is_object());
+  CHECK(j["live"] == false);
+  CHECK(j["reasons"].dump().find("presentation_attack") != std::string::npos);
+  CHECK(j["checks"].size() >= 9);
+  auto [rc2, j2] = run("--challenge blink,wink " + SharedData("liveness/subject-b/replay.mp4").string());
+  CHECK(rc2 == 2);
+  CHECK(j2["error"]["code"] == "unknown_challenge");
+  auto [rc3, j3] = run((dir / "missing.mp4").string());
+  CHECK(rc3 == 2);
+  CHECK(j3["error"]["code"] == "source_not_found");
 }

@@ -83,6 +83,7 @@ TEST_CASE("PAD reports a missing model directory and bad input clearly", "[pad]"
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().code() == "pad_model_missing");
   CHECK(missing.status().message().find("fetch-models") != std::string::npos);
+  CHECK(liveness::PadModel::CheckFiles(empty.path()).code() == "pad_model_missing");
   VERIDGE_REQUIRE_PATH(SharedModel("minifasnet/MiniFASNetV2.onnx"), "MiniFASNet models");
   auto pad = liveness::PadModel::Load(SharedModel("minifasnet"));
   REQUIRE(pad.ok());
