@@ -247,3 +247,23 @@ TEST_CASE("quality: eyes closed, head turned, several faces, tiny box from landm
   CHECK(fa->Quality(box, lm, cv::Mat(), 3).reasons == std::vector<std::string>{"multiple_faces"});
   CHECK(fa->Quality(cv::Rect(0, 0, 30, 30), lm, cv::Mat(), 1).reasons == std::vector<std::string>{"face_too_small"});
 }
+
+TEST_CASE("pipeline: the YuNet detector (when its model is present) finds and matches the same faces") {
+  VERIDGE_REQUIRE_PATH(SharedData("faces/tv-cast-a"), "tv-cast-a (shared data)");
+  VERIDGE_REQUIRE_PATH(testing::DevModelDir() / std::string(kYunetModelFile), "YuNet model (copied from ../shared/models by fetch-models.sh)");
+  if (!testing::DevModelsPresent()) VERIDGE_SKIP("face models not in dev model dir: run tools/fetch-models.sh");
+  VisionOptions o;
+  o.model_dir = testing::DevModelDir();
+  o.detector = "yunet";
+  auto fa = FaceAnalyzer::Create(o);
+  REQUIRE(fa.ok());
+  CHECK((*fa)->detector_name() == "yunet");
+  const auto amy1 = Embed(**fa, SharedData("faces/tv-cast-a/amy/amy1.png"));
+  const auto amy3 = Embed(**fa, SharedData("faces/tv-cast-a/amy/amy3.png"));
+  const auto raj1 = Embed(**fa, SharedData("faces/tv-cast-a/raj/raj1.png"));
+  CHECK(Distance(amy1, amy3) < 0.6);
+  CHECK(Distance(amy1, raj1) > 0.6);
+  auto couple = DecodeImageFile(SharedData("faces/deepface/couple.jpg"));
+  REQUIRE(couple.ok());
+  CHECK((*fa)->AnalyzeSingleFace(*couple).status().code() == "multiple_faces");
+}
