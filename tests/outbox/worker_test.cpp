@@ -146,7 +146,7 @@ TEST_CASE("ParseRetryAfter reads seconds and HTTP-dates and ignores junk") {
   CHECK_FALSE(ParseRetryAfter("", 0).has_value());
 }
 
-TEST_CASE("A leased row is not sent twice while its lease runs; it comes back after") {
+TEST_CASE("A leased row is not sent twice while its lease runs, and comes back after") {
   Rig rig;
   auto id = rig.queue.Add(kUrl, "{}", rig.clock.NowUnixSeconds());
   // Another worker claimed it and died.
