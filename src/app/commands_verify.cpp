@@ -56,6 +56,10 @@ int RunVerify(const VerifyArgs& a) {
     (*verifier)->SetLiveness(std::move(*checker), live->request);
   }
 
+  auto cert = BuildCertificateOptions(*cfg);
+  if (!cert.ok()) return ReportError(cert.status(), a.json);
+  if (cert->has_value()) (*verifier)->AddFactor(std::make_unique<verify::CertificateFactor>(std::move(**cert)));
+
   // Persistence and delivery: with a [store], every session is stored and queued for the lender in
   // one transaction before the decision is printed — so a decision the applicant saw is never lost.
   std::unique_ptr<store::Store> db;

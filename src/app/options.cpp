@@ -49,6 +49,49 @@ Result<LivenessSetup> BuildLivenessSetup(const config::Config& cfg) {
   return s;
 }
 
+namespace {
+
+// A PEM bundle file or a directory of PEM/DER files.
+Status ReadBundles(const std::filesystem::path& p, std::vector<std::string>& out) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(p, ec)) {
+    auto all = pki::ReadBundleDirectory(p);
+    if (!all.ok()) return all.status();
+    out.insert(out.end(), all->begin(), all->end());
+    return Status::Ok();
+  }
+  auto one = pki::ReadBundleFile(p);
+  if (!one.ok()) return one.status();
+  out.push_back(*one);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::optional<verify::CertificateFactorOptions>> BuildCertificateOptions(const config::Config& cfg) {
+  if (!cfg.Has("certificate.pkcs11_module")) return std::optional<verify::CertificateFactorOptions>();
+  verify::CertificateFactorOptions o;
+  o.module_path = cfg.GetPath("certificate.pkcs11_module");
+  o.token_label = cfg.GetString("certificate.token_label");
+  o.pin_file = cfg.GetPath("certificate.pin_file");
+  o.allow_pkcs1v15 = cfg.GetBool("certificate.allow_pkcs1v15", false);
+  if (o.pin_file.empty())
+    return Status::InvalidInput("config_invalid", "[certificate].pin_file is required with pkcs11_module");
+  if (!cfg.Has("certificate.trust"))
+    return Status::InvalidInput("config_invalid", "[certificate].trust (the CAs trusted for applicant certificates) is required");
+  VERIDGE_RETURN_IF_ERROR(ReadBundles(cfg.GetPath("certificate.trust"), o.validation.trust_anchors).WithContext("[certificate].trust"));
+  if (cfg.Has("certificate.untrusted"))
+    VERIDGE_RETURN_IF_ERROR(ReadBundles(cfg.GetPath("certificate.untrusted"), o.validation.untrusted).WithContext("[certificate].untrusted"));
+  if (cfg.Has("certificate.crl_dir"))
+    VERIDGE_RETURN_IF_ERROR(ReadBundles(cfg.GetPath("certificate.crl_dir"), o.validation.crls).WithContext("[certificate].crl_dir"));
+  std::string stale = cfg.GetString("certificate.stale_crl", "rejected");
+  if (stale == "review") o.validation.stale_crl = pki::StaleCrlAction::kReview;
+  else if (stale != "rejected")
+    return Status::InvalidInput("config_invalid", "[certificate].stale_crl must be \"rejected\" or \"review\"");
+  o.validation.purpose = pki::Purpose::kClient;
+  return std::optional<verify::CertificateFactorOptions>(std::move(o));
+}
+
 Result<config::Config> LoadConfigStrict(const std::string& path) {
   auto cfg = config::Config::Load(path);
   if (!cfg.ok()) return cfg.status();

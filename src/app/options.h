@@ -2,10 +2,12 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "config/config.h"
 #include "liveness/liveness.h"
+#include "verify/certificate_factor.h"
 #include "verify/verify.h"
 
 namespace veridge::app {
@@ -23,6 +25,10 @@ struct LivenessSetup {
   liveness::CheckRequest request;
 };
 Result<LivenessSetup> BuildLivenessSetup(const config::Config& cfg);
+
+// [certificate] → the certificate factor's options; std::nullopt when no pkcs11_module is set
+// (the factor is then not run, and the policy reports it missing if it is required).
+Result<std::optional<verify::CertificateFactorOptions>> BuildCertificateOptions(const config::Config& cfg);
 
 // Loads the config and fails (code config_invalid) on any type problem: a wrong config fails closed.
 Result<config::Config> LoadConfigStrict(const std::string& path);
