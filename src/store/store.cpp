@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -371,6 +372,12 @@ struct Store::Impl {
     for (const auto& m : kMigrations) {
       if (m.version <= cur.value()) continue;
       VERIDGE_RETURN_IF_ERROR(InTransaction("applying schema migration " + std::to_string(m.version), [&]() -> Status {
+        // Another process opening the same new database may have applied it while we waited for
+        // the write lock: re-check under the lock (BEGIN IMMEDIATE), so each migration runs once.
+        const std::string sql = "SELECT count(*) FROM schema_version WHERE version = " + std::to_string(m.version);
+        auto done = QueryText(sql.c_str(), "reading the schema version");
+        if (!done.ok()) return done.status();
+        if (done.value() != "0") return Status::Ok();
         VERIDGE_RETURN_IF_ERROR(Exec(m.sql, "applying schema migration " + std::to_string(m.version)));
         auto st = Prepare("INSERT INTO schema_version(version, applied_at, description) VALUES(?, strftime('%s','now'), ?)");
         if (!st.ok()) return st.status();
@@ -488,8 +495,36 @@ static constexpr const char* kOutboxColumns =
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
+namespace {
+
+// Serialises Store::Open across processes and threads (flock on "<db>.lock"): creating the
+// encrypted file, switching it to WAL and migrating are not safe to run twice at once (a second
+// opener would read a half-written first page, or apply a migration again). Held only during Open;
+// waits at most `timeout_ms`, then Open goes on and SQLite's own busy handling decides.
+class OpenLock {
+ public:
+  OpenLock(const std::filesystem::path& db, int timeout_ms) {
+    std::filesystem::path lock = db;
+    lock += ".lock";
+    fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) return;
+    for (int waited = 0; ::flock(fd_, LOCK_EX | LOCK_NB) != 0 && waited < timeout_ms; waited += 10) ::usleep(10'000);
+  }
+  ~OpenLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+  }
+  OpenLock(const OpenLock&) = delete;
+  OpenLock& operator=(const OpenLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace
+
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   if (options.path.empty()) return Status::InvalidInput("store_path_missing", "no database path configured; set [store].path");
+  OpenLock open_lock(options.path, options.busy_timeout_ms);
   std::error_code ec;
   const bool existed = std::filesystem::exists(options.path, ec);
   if (!existed && !options.create_if_missing)
@@ -522,6 +557,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   int rc = sqlite3_open_v2(options.path.c_str(), &impl->db, flags, nullptr);
   if (rc != SQLITE_OK) return Translate(rc, impl->db, "opening " + options.path.string());
   sqlite3_extended_result_codes(impl->db, 1);
+  // Wait for other connections from the very first read (the probe below), not only after the
+  // settings: another process may be checkpointing or committing while this one opens.
+  sqlite3_busy_timeout(impl->db, options.busy_timeout_ms);
   if (!existed) ::chmod(options.path.c_str(), 0600);  // encrypted, but still nobody else's business
 
   if (encrypted) {

@@ -422,3 +422,21 @@ TEST_CASE("real JPEG evidence (LFW) leaves no JPEG bytes in the raw files") {
   CHECK(hits <= 3 + raw.size() / (1u << 24) * 4);
   CHECK(s->GetEvidence("lfw-7")->at(0).data == jpegs[7]);
 }
+
+// Regression: several processes (verify, outbox run) opening a brand-new database at once each
+// applied migration 1; the second failed with "table sessions already exists".
+TEST_CASE("several openers of a new database apply each migration once") {
+  StoreFixture f;
+  auto options = f.Options();
+  std::vector<std::thread> threads;
+  std::vector<Status> results(4);
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back([&, i] {
+      auto s = store::Store::Open(options);
+      results[i] = s.ok() ? Status::Ok() : s.status();
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) CHECK(r.ToString() == "ok");
+  auto s = f.Open();
+  CHECK(*s->SchemaVersion() >= 1);
+}
