@@ -5,7 +5,8 @@
 # the way a lender would (Standard Webhooks signature + the device's JWS and certificate chain).
 #
 # Default input: ../shared/data/liveness/subject-b/real.mp4 as the live capture, and one frame of
-# it (frame 15) as the reference photo. Override: tools/demo.sh REFERENCE_IMAGE CAPTURE.
+# it (frame 15) as the reference photo; without ../shared, the sample photo from the npm package
+# @vladmandic/face-api (a still photo: liveness rejects it). Override: tools/demo.sh REFERENCE CAPTURE.
 # Everything it creates lives in var/demo/ (keys 0600, encrypted database, receiver log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,14 +28,20 @@ reference=${1:-}
 capture=${2:-}
 if [ -z "$capture" ]; then
   sample=$root/../shared/data/liveness/subject-b/real.mp4
-  if [ ! -f "$sample" ]; then
-    echo "demo: the default input $sample is not here (it comes with ../shared beside the checkout)." >&2
-    echo "demo: run it on your own input instead: tools/demo.sh REFERENCE_PHOTO CAPTURE_VIDEO_OR_/dev/videoN" >&2
-    exit 2
+  if [ -f "$sample" ]; then
+    capture=$sample
+    reference=$demo/reference.jpg
+    "$root/$BUILD_DIR/tools/extract-frame/extract-frame" "$capture" 15 "$reference"
+  else
+    # No ../shared: fall back to input from npm — the one-face sample photo shipped in the
+    # @vladmandic/face-api package that tools/fetch-models.sh already fetched (and checked). A still
+    # photo is no live person, so this session is expected to be REJECTED by liveness: it shows the
+    # whole path (decision, store, signed delivery) failing closed.
+    echo "demo: ../shared/data is not here; using the npm sample photo demo/sample2.jpg of @vladmandic/face-api"
+    tar -xzf var/cache/npm/vladmandic-face-api-1.7.15.tgz -C "$demo" package/demo/sample2.jpg
+    reference=$demo/package/demo/sample2.jpg
+    capture=$reference
   fi
-  capture=$sample
-  reference=$demo/reference.jpg
-  "$root/$BUILD_DIR/tools/extract-frame/extract-frame" "$capture" 15 "$reference"
 fi
 
 say "device identity, store key and the lender's side (var/demo)"
