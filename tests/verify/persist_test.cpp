@@ -27,40 +27,51 @@ verify::SessionResult SampleResult() {
   return r;
 }
 
+// A device identity, a store key and an opened encrypted store in a temp dir.
+struct SinkFixture {
+  SinkFixture() {
+    outbox::KeysInitOptions ko;
+    ko.device_id = "test-kiosk";
+    ko.device_key_file = dir / "device.key";
+    ko.device_cert_chain = dir / "device-chain.pem";
+    ko.store_key_file = dir / "store.key";
+    REQUIRE(outbox::InitKeys(ko, SystemClock::Instance()).ok());
+    auto loaded = outbox::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain);
+    REQUIRE(loaded.ok());
+    signer = std::make_unique<outbox::DeviceSigner>(std::move(*loaded));
+    so.path = dir / "veridge.db";
+    so.key_file = ko.store_key_file;
+    so.audit_hasher = audit::ChainHasher();
+    auto opened = store::Store::Open(so);
+    REQUIRE(opened.ok());
+    db = std::move(*opened);
+  }
+  testing::TempDir dir;
+  store::StoreOptions so;
+  std::unique_ptr<outbox::DeviceSigner> signer;
+  std::unique_ptr<store::Store> db;
+};
+
 }  // namespace
 
 TEST_CASE("StoreSink commits decision, evidence, templates, audit event and a signed outbox row together") {
-  testing::TempDir dir;
-  outbox::KeysInitOptions ko;
-  ko.device_id = "test-kiosk";
-  ko.device_key_file = dir / "device.key";
-  ko.device_cert_chain = dir / "device-chain.pem";
-  ko.store_key_file = dir / "store.key";
-  REQUIRE(outbox::InitKeys(ko, SystemClock::Instance()).ok());
-  auto signer = outbox::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain);
-  REQUIRE(signer.ok());
-  store::StoreOptions so;
-  so.path = dir / "veridge.db";
-  so.key_file = ko.store_key_file;
-  so.audit_hasher = audit::ChainHasher();
-  auto db = store::Store::Open(so);
-  REQUIRE(db.ok());
+  SinkFixture f;
 
-  verify::StoreSink sink(**db, *signer, "https://lender.test/hook", so.path.string(), std::chrono::seconds(0),
+  verify::StoreSink sink(*f.db, *f.signer, "https://lender.test/hook", f.so.path.string(), std::chrono::seconds(0),
                          SystemClock::Instance());
   auto result = SampleResult();
   auto delivered = sink.Commit(result);
   REQUIRE(delivered.ok());
   CHECK((*delivered)["state"] == "queued");
 
-  auto session = (*db)->GetSession(result.session_id);
+  auto session = f.db->GetSession(result.session_id);
   REQUIRE(session.ok());
   CHECK(session->decision == "approved");
   CHECK(session->applicant_ref == "APPLICANT-7731");
-  CHECK((*db)->GetEvidence(result.session_id)->size() == 1);
-  CHECK((*db)->GetDescriptors(result.session_id)->size() == 1);
+  CHECK(f.db->GetEvidence(result.session_id)->size() == 1);
+  CHECK(f.db->GetDescriptors(result.session_id)->size() == 1);
 
-  auto rows = (*db)->ListOutbox(store::OutboxState::kPending, 10);
+  auto rows = f.db->ListOutbox(store::OutboxState::kPending, 10);
   REQUIRE(rows.ok());
   REQUIRE(rows->size() == 1);
   const auto& row = rows->front();
@@ -77,35 +88,21 @@ TEST_CASE("StoreSink commits decision, evidence, templates, audit event and a si
   CHECK(jws->payload == session->result_json);
   CHECK(row.payload.find("\x42\x42\x42\x42") == std::string::npos);  // templates never leave the store
 
-  auto report = audit::Verify(**db);
+  auto report = audit::Verify(*f.db);
   REQUIRE(report.ok());
   CHECK(report->ok);
   CHECK(report->events == 1);
 }
 
 TEST_CASE("A failed commit writes nothing and says so") {
-  testing::TempDir dir;
-  outbox::KeysInitOptions ko;
-  ko.device_id = "test-kiosk";
-  ko.device_key_file = dir / "device.key";
-  ko.device_cert_chain = dir / "device-chain.pem";
-  ko.store_key_file = dir / "store.key";
-  REQUIRE(outbox::InitKeys(ko, SystemClock::Instance()).ok());
-  auto signer = outbox::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain);
-  REQUIRE(signer.ok());
-  store::StoreOptions so;
-  so.path = dir / "veridge.db";
-  so.key_file = ko.store_key_file;
-  so.audit_hasher = audit::ChainHasher();
-  auto db = store::Store::Open(so);
-  REQUIRE(db.ok());
-  verify::StoreSink sink(**db, *signer, "https://lender.test/hook", so.path.string(), std::chrono::seconds(0),
+  SinkFixture f;
+  verify::StoreSink sink(*f.db, *f.signer, "https://lender.test/hook", f.so.path.string(), std::chrono::seconds(0),
                          SystemClock::Instance());
   auto result = SampleResult();
   REQUIRE(sink.Commit(result).ok());
   auto again = sink.Commit(result);  // same session id: refused as a whole
   REQUIRE_FALSE(again.ok());
   CHECK(again.status().code() == "duplicate");
-  CHECK((*db)->ListOutbox(std::nullopt, 10)->size() == 1);
-  CHECK(audit::Verify(**db)->events == 1);
+  CHECK(f.db->ListOutbox(std::nullopt, 10)->size() == 1);
+  CHECK(audit::Verify(*f.db)->events == 1);
 }
