@@ -1,6 +1,5 @@
 #include "verify/verify.h"
 
-#include <openssl/evp.h>
 #include <sys/random.h>
 
 #include <algorithm>
@@ -8,6 +7,8 @@
 #include <ctime>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "vision/models.h"
 
 namespace veridge::verify {
 
@@ -37,19 +38,6 @@ std::string FormatRfc3339(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-std::string Sha256Hex(std::string_view bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 15]);
-  }
-  return out;
-}
-
 namespace {
 
 Evidence MakeEvidence(const std::string& kind, const cv::Mat& image, int max_side) {
@@ -62,7 +50,7 @@ Evidence MakeEvidence(const std::string& kind, const cv::Mat& image, int max_sid
   std::vector<uchar> buf;
   cv::imencode(".jpg", img, buf, {cv::IMWRITE_JPEG_QUALITY, 90});
   Evidence e{kind, "image/jpeg", std::string(buf.begin(), buf.end()), ""};
-  e.sha256 = Sha256Hex(e.bytes);
+  e.sha256 = vision::Sha256Hex(e.bytes);
   return e;
 }
 
@@ -86,6 +74,12 @@ struct Candidate {
            quality.sharpness * std::min(quality.face_px, 300);
   }
 };
+
+// A second face counts only when it is at least `ratio` of the largest face's width (boxes come
+// largest first): someone behind the applicant, not a poster far away or a false detection.
+bool SeveralFaces(const std::vector<cv::Rect>& boxes, double ratio) {
+  return boxes.size() > 1 && boxes[1].width >= ratio * boxes[0].width;
+}
 
 bool Contains(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
 
@@ -193,7 +187,7 @@ FactorReport Verifier::FaceFactor(const vision::FaceAnalysis& reference, const S
       ++without;
       continue;
     }
-    const bool several = boxes->size() > 1 && (*boxes)[1].width >= fo.secondary_face_ratio * (*boxes)[0].width;
+    const bool several = SeveralFaces(*boxes, fo.secondary_face_ratio);
     if (several) ++with_several;
     else ++with_one_face;
     const cv::Rect& box = boxes->front();  // largest first
@@ -227,7 +221,7 @@ FactorReport Verifier::FaceFactor(const vision::FaceAnalysis& reference, const S
         c.landmarks = *lm;
         c.chip = *chip;
         c.frame = live_best_frame;
-        const bool several = boxes->size() > 1 && (*boxes)[1].width >= fo.secondary_face_ratio * (*boxes)[0].width;
+        const bool several = SeveralFaces(*boxes, fo.secondary_face_ratio);
         if (several) ++with_several;
         c.quality = analyzer_->Quality(boxes->front(), *lm, *chip, several ? static_cast<int>(boxes->size()) : 1);
         best.push_back(std::move(c));

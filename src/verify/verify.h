@@ -152,7 +152,5 @@ class Verifier {
 std::string NewSessionId();
 // RFC 3339 UTC with milliseconds: "2026-11-23T20:55:01.123Z".
 std::string FormatRfc3339(std::chrono::system_clock::time_point t);
-// Lower-case hex SHA-256.
-std::string Sha256Hex(std::string_view bytes);
 
 }  // namespace veridge::verify

@@ -4,6 +4,7 @@
 
 #include "audit/audit.h"
 #include "outbox/signing.h"
+#include "vision/models.h"
 #include "support/test_support.h"
 
 using namespace veridge;
@@ -22,7 +23,7 @@ verify::SessionResult SampleResult() {
   face.detail = {{"distance", 0.41}, {"similarity", 0.795}, {"threshold", 0.6}, {"matched", true}};
   r.factors.push_back(face);
   r.evidence.push_back({"capture_chip", "image/jpeg", std::string("\xFF\xD8\xFF\xE0 fake jpeg bytes", 20), ""});
-  r.evidence.back().sha256 = verify::Sha256Hex(r.evidence.back().bytes);
+  r.evidence.back().sha256 = vision::Sha256Hex(r.evidence.back().bytes);
   r.templates.push_back({"face_probe", std::string(512, '\x42')});
   return r;
 }

@@ -4,6 +4,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "liveness/liveness.h"
+#include "vision/models.h"
 #include "support/test_support.h"
 
 using namespace veridge;
@@ -51,7 +52,7 @@ TEST_CASE("Same person: the face factor passes and the session is approved") {
   CHECK(j["session_id"].get<std::string>().size() == 36);
   // Evidence is referenced by hash only: no image bytes and no descriptor in the result document.
   REQUIRE(j["evidence"].size() == 3);
-  for (const auto& e : r->evidence) CHECK(e.sha256 == verify::Sha256Hex(e.bytes));
+  for (const auto& e : r->evidence) CHECK(e.sha256 == vision::Sha256Hex(e.bytes));
   CHECK(j.dump().find("embedding") == std::string::npos);
   CHECK(j.dump().size() < 8000);
   CHECK(r->templates.size() >= 2);  // reference + probe descriptors, for the encrypted store only
