@@ -20,6 +20,7 @@ constexpr size_t kMaxImages = 1000;  // bound per call
 struct FaceArgs {
   std::string model_dir;
   std::string detector = "hog";
+  std::string engine = "opencv";
   bool json = false;
 };
 
@@ -27,6 +28,8 @@ void AddCommon(CLI::App* cmd, const std::shared_ptr<FaceArgs>& a) {
   cmd->add_flag("--json", a->json, "One JSON object per line");
   cmd->add_option("--model-dir", a->model_dir, "Model directory (default: $VERIDGE_MODEL_DIR, else " VERIDGE_DEFAULT_MODEL_DIR ")");
   cmd->add_option("--detector", a->detector, "Face detector: hog (default), yunet, auto")->check(CLI::IsMember({"hog", "yunet", "auto"}));
+  cmd->add_option("--engine", a->engine, "Descriptor engine: opencv (default) or dlib (the reference)")
+      ->check(CLI::IsMember({"opencv", "dlib"}));
 }
 
 // Model errors are dependency failures (exit 3) whatever their Status kind.
@@ -40,6 +43,7 @@ Result<std::unique_ptr<vision::FaceAnalyzer>> LoadAnalyzer(const FaceArgs& a) {
     o.model_dir = VERIDGE_DEFAULT_MODEL_DIR;
   }
   o.detector = a.detector;
+  o.descriptor_engine = a.engine;
   return vision::FaceAnalyzer::Create(o);
 }
 

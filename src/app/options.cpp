@@ -17,6 +17,7 @@ verify::VerifyOptions BuildVerifyOptions(const config::Config& cfg) {
   o.device_id = cfg.GetString("device.id", o.device_id);
   o.vision.model_dir = ModelDir(cfg);
   o.vision.detector = cfg.GetString("face.detector", o.vision.detector);
+  o.vision.descriptor_engine = cfg.GetString("face.descriptor_engine", o.vision.descriptor_engine);
   o.face.threshold = cfg.GetDouble("face.threshold", o.face.threshold);
   o.face.max_frames = static_cast<int>(cfg.GetInt("face.max_frames", o.face.max_frames));
   o.face.sample_every = static_cast<int>(cfg.GetInt("face.sample_every", o.face.sample_every));
