@@ -49,28 +49,32 @@ if ! has_sha "$TARBALL" "$PKG_SHA"; then
   has_sha "$TARBALL" "$PKG_SHA" || die "$TARBALL: sha256 $(sha_of "$TARBALL") is not the manifest's $PKG_SHA; refusing it"
 fi
 
-# 2. Descriptor: extract the TF.js weights and convert them to a dlib model.
-DESC_FILE=$(manifest_get models dlib_face_recognition_resnet_model_v1 file)
-DESC_SHA=$(manifest_get models dlib_face_recognition_resnet_model_v1 sha256)
-if has_sha "$MODEL_DIR/$DESC_FILE" "$DESC_SHA"; then
-  log "ok $DESC_FILE"
-else
-  EXTRACT=$CACHE/face-api-$PKG_VERSION
-  rm -rf "$EXTRACT" && mkdir -p "$EXTRACT"
-  tar -xzf "$TARBALL" -C "$EXTRACT" package/model/face_recognition_model.bin \
-      package/model/face_recognition_model-weights_manifest.json
-  CONVERTER=$BUILD_DIR/tools/convert-face-model/convert-face-model
+# derive_model NAME CONVERTER_ARGS...: makes the manifest's model NAME with tools/convert-face-model
+# (deterministic, so the result must have the manifest's sha256), unless it is already in place.
+derive_model() {
+  local name=$1; shift
+  local file sha
+  file=$(manifest_get models "$name" file)
+  sha=$(manifest_get models "$name" sha256)
+  if has_sha "$MODEL_DIR/$file" "$sha"; then log "ok $file"; return; fi
   [[ -f "$BUILD_DIR/build.ninja" || -f "$BUILD_DIR/Makefile" ]] \
     || die "build dir '$BUILD_DIR' is not configured: run cmake -S . -B $BUILD_DIR -G Ninja first"
   cmake --build "$BUILD_DIR" --target convert-face-model >/dev/null
-  "$CONVERTER" --manifest "$EXTRACT/package/model/face_recognition_model-weights_manifest.json" \
-               --weights "$EXTRACT/package/model/face_recognition_model.bin" \
-               --out "$MODEL_DIR/$DESC_FILE.new" >/dev/null
-  has_sha "$MODEL_DIR/$DESC_FILE.new" "$DESC_SHA" \
-    || { rm -f "$MODEL_DIR/$DESC_FILE.new"; die "converted $DESC_FILE has sha256 $(sha_of "$MODEL_DIR/$DESC_FILE.new" 2>/dev/null) not $DESC_SHA (different dlib version or converter?)"; }
-  mv -f "$MODEL_DIR/$DESC_FILE.new" "$MODEL_DIR/$DESC_FILE"
-  log "converted $DESC_FILE"
-fi
+  "$BUILD_DIR/tools/convert-face-model/convert-face-model" "$@" --out "$MODEL_DIR/$file.new" >/dev/null
+  has_sha "$MODEL_DIR/$file.new" "$sha" \
+    || { rm -f "$MODEL_DIR/$file.new"; die "made $file with sha256 $(sha_of "$MODEL_DIR/$file.new" 2>/dev/null), not $sha (different dlib version or converter?)"; }
+  chmod 0644 "$MODEL_DIR/$file.new" && mv -f "$MODEL_DIR/$file.new" "$MODEL_DIR/$file"
+  log "made $file"
+}
+
+# 2. Descriptor: the TF.js weights converted to a dlib model.
+EXTRACT=$CACHE/face-api-$PKG_VERSION
+rm -rf "$EXTRACT" && mkdir -p "$EXTRACT"
+tar -xzf "$TARBALL" -C "$EXTRACT" package/model/face_recognition_model.bin \
+    package/model/face_recognition_model-weights_manifest.json
+derive_model dlib_face_recognition_resnet_model_v1 \
+  --manifest "$EXTRACT/package/model/face_recognition_model-weights_manifest.json" \
+  --weights "$EXTRACT/package/model/face_recognition_model.bin"
 
 # 3. 68-point landmarks from Debian's libdlib-data (linked, it is 100 MB).
 LM_FILE=$(manifest_get models shape_predictor_68_face_landmarks file)
@@ -82,6 +86,14 @@ if ! has_sha "$MODEL_DIR/$LM_FILE" "$LM_SHA"; then
   ln -sfn "$LM_SRC" "$MODEL_DIR/$LM_FILE"
 fi
 log "ok $LM_FILE (iBUG 300-W terms: no commercial use)"
+
+# 3b. The same landmark model in the flat form vision/ loads ten times faster (cold start). The
+# converter refuses unless the flat file rebuilds dlib's file byte for byte.
+derive_model shape_predictor_68_face_landmarks_flat --landmarks "$LM_SRC"
+
+# 3c. dlib's built-in HOG face detector, serialised once here so no process spends ~1 s
+# rebuilding it from the compressed copy inside libdlib.
+derive_model dlib_frontal_face_detector --hog-detector
 
 # 4. Optional models from ../shared/models (not in any registry).
 for name in yunet yunet_a61a42892 minifasnet_v2 minifasnet_v1se; do

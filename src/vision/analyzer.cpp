@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "vision/internal/descriptor_net.h"
+#include "vision/internal/landmark_model.h"
 #include "vision/models.h"
 #include "vision/vision.h"
 
@@ -58,6 +59,8 @@ Result<std::unique_ptr<FaceAnalyzer>> FaceAnalyzer::Create(const VisionOptions& 
   const bool verify = options.verify_checksums;
   if (options.detector != "hog" && options.detector != "yunet" && options.detector != "auto")
     return Status::InvalidInput("bad_option", "detector must be hog, yunet or auto, not '" + options.detector + "'");
+  if (options.descriptor_engine != "opencv" && options.descriptor_engine != "dlib")
+    return Status::InvalidInput("bad_option", "descriptor_engine must be opencv or dlib, not '" + options.descriptor_engine + "'");
   if (options.min_detect_side < 0 || options.max_upsample < 0 || options.max_upsample > 3 || options.max_detect_side < 160)
     return Status::InvalidInput("bad_option", "detection sizes out of range (max_upsample 0..3, max_detect_side >= 160)");
 
@@ -74,12 +77,17 @@ Result<std::unique_ptr<FaceAnalyzer>> FaceAnalyzer::Create(const VisionOptions& 
       impl->yunet_file = *file;
       impl->yunet = cv::FaceDetectorYN::create(file->string(), "", cv::Size(kYunetW, kYunetH),
                                                options.yunet_score_threshold, 0.3f, 100);
+    } else if (std::error_code ec; std::filesystem::is_regular_file(dir / std::string(kHogDetectorFile), ec)) {
+      auto bytes = ReadModel(dir, kHogDetectorFile, verify, 16u << 20);
+      if (!bytes.ok()) return bytes.status();
+      std::istringstream in(std::move(*bytes));
+      dlib::deserialize(impl->hog, in);
     } else {
       impl->hog = dlib::get_frontal_face_detector();
     }
   } catch (const std::exception& e) {
-    return Status::Corruption("model_load_failed", std::string("YuNet detector does not load: ") + e.what() +
-                                                       " (run tools/fetch-models.sh)");
+    return Status::Corruption("model_load_failed", "the " + detector + " face detector does not load (" + e.what() +
+                                                       "): run tools/fetch-models.sh");
   }
 
   // Each model is read once, its sha256 checked on exactly the bytes that are then parsed. The
@@ -87,26 +95,23 @@ Result<std::unique_ptr<FaceAnalyzer>> FaceAnalyzer::Create(const VisionOptions& 
   using NetResult = Result<std::unique_ptr<internal::DescriptorNet>>;
   std::future<NetResult> net;
   if (options.load_descriptor) {
-    net = std::async(std::launch::async, [dir, verify]() -> NetResult {
+    net = std::async(std::launch::async, [dir, verify, engine = options.descriptor_engine]() -> NetResult {
       auto bytes = ReadModel(dir, kDescriptorModelFile, verify);
       if (!bytes.ok()) return bytes.status();
-      return internal::DescriptorNet::Load(std::move(*bytes), dir / std::string(kDescriptorModelFile));
+      return internal::DescriptorNet::Load(std::move(*bytes), dir / std::string(kDescriptorModelFile), engine);
     });
   }
-  auto lm_bytes = ReadModel(dir, kLandmarkModelFile, verify);
+  // The flat form of the landmark model when fetch-models.sh made it (same model, 10× faster load).
+  std::error_code ec;
+  const std::string_view lm_name =
+      std::filesystem::is_regular_file(dir / std::string(kLandmarkFlatModelFile), ec) ? kLandmarkFlatModelFile : kLandmarkModelFile;
+  auto lm_bytes = ReadModel(dir, lm_name, verify);
   if (!lm_bytes.ok()) return lm_bytes.status();
-  const std::filesystem::path lm_file = dir / std::string(kLandmarkModelFile);
-  try {
-    auto sp = std::make_shared<dlib::shape_predictor>();
-    std::istringstream in(std::move(*lm_bytes));
-    dlib::deserialize(*sp, in);
-    if (sp->num_parts() != 68)
-      return Status::Corruption("model_load_failed", lm_file.string() + " is not a 68-point landmark model");
-    impl->landmarks = std::move(sp);
-  } catch (const std::exception& e) {
-    return Status::Corruption("model_load_failed", "landmark model " + lm_file.string() + " does not load (" +
-                                                       e.what() + "): run tools/fetch-models.sh");
-  }
+  auto sp = internal::LoadShapePredictor(*lm_bytes, dir / std::string(lm_name));
+  if (!sp.ok()) return sp.status();
+  if ((*sp)->num_parts() != 68)
+    return Status::Corruption("model_load_failed", (dir / std::string(lm_name)).string() + " is not a 68-point landmark model");
+  impl->landmarks = std::move(*sp);
   if (net.valid()) {
     auto loaded = net.get();
     if (!loaded.ok()) return loaded.status();

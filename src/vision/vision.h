@@ -8,7 +8,9 @@
 //  * Images are cv::Mat, 8-bit BGR (CV_8UC3), as DecodeImage*() returns them. Any other type is
 //    refused with code "bad_image_type" (a programming error on the caller's side, reported, not
 //    asserted).
-//  * Models are loaded once, by FaceAnalyzer::Create(), from VisionOptions::model_dir. Every model
+//  * Models are loaded once, by FaceAnalyzer::Create(), from VisionOptions::model_dir. Where
+//    tools/fetch-models.sh made fast-loading forms (the flat landmark model, the serialised HOG
+//    detector) they are used, else dlib's own files (same results, ~2 s slower). Every model
 //    file is checked against the sha256 recorded in models/manifest.json (compiled in): a missing
 //    file is "model_missing" (Kind kNotFound), a different file "model_checksum_mismatch"
 //    (kCorruption); both messages say to run tools/fetch-models.sh.
@@ -73,7 +75,11 @@ struct VisionOptions {
   // the "multiple_faces" quality reason and the largest face is used.
   double secondary_face_ratio = 0.5;
   bool load_descriptor = true;       // false: skip the ResNet (landmark-only users, e.g. liveness)
-  bool verify_checksums = true;      // sha256 of each model file at load (~0.3 s for 120 MB)
+  // Which engine runs the ResNet: "opencv" (cv::dnn graph built from the dlib weights, ~1.5×
+  // faster) or "dlib" (dlib's own forward pass, the reference). Both give the same descriptor
+  // within 1e-3 per component (tests/vision).
+  std::string descriptor_engine = "opencv";
+  bool verify_checksums = true;      // sha256 of each model file at load (~0.1 s for the ~90 MB loaded)
   QualityThresholds quality;
 };
 

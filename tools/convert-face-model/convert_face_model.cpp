@@ -17,6 +17,12 @@
 //  * uint8-quantised tensors are dequantised as q·scale + min.
 //
 // Usage: convert-face-model --manifest FILE.json --weights FILE.bin --out MODEL.dat
+//        convert-face-model --landmarks shape_predictor_68_face_landmarks.dat --out MODEL.flat
+//        convert-face-model --hog-detector --out dlib_frontal_face_detector.dat
+// The second form writes dlib's landmark model in the flat, fast-loading form of
+// vision/internal/landmark_model.h, after proving the conversion exact (round trip byte for byte).
+// The third serialises dlib's built-in HOG face detector, which dlib otherwise rebuilds from a
+// compressed string in every process (~0.5–1 s of cold start).
 // Exit: 0 written, 2 bad input (message says what), 3 internal error.
 #include <algorithm>
 #include <cstdint>
@@ -33,7 +39,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <dlib/image_processing/frontal_face_detector.h>
+
 #include "vision/internal/anet.h"
+#include "vision/internal/landmark_model.h"
 
 namespace {
 
@@ -132,13 +141,29 @@ std::vector<std::string> ConvPrefixes() {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  std::filesystem::path manifest, weights, out;
+  std::filesystem::path manifest, weights, landmarks, out;
+  if (argc == 4 && std::string(argv[1]) == "--hog-detector" && std::string(argv[2]) == "--out") {
+    std::ofstream o(argv[3], std::ios::binary | std::ios::trunc);
+    dlib::serialize(dlib::get_frontal_face_detector(), o);
+    if (!o.flush()) Fail(3, std::string("cannot write ") + argv[3]);
+    return 0;
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--manifest") manifest = argv[i + 1];
+    else if (a == "--landmarks") landmarks = argv[i + 1];
     else if (a == "--weights") weights = argv[i + 1];
     else if (a == "--out") out = argv[i + 1];
     else Fail(2, "unknown option " + a);
+  }
+  if (!landmarks.empty() && !out.empty() && argc == 5) {
+    auto flat = veridge::vision::internal::FlattenShapePredictor(ReadBounded(landmarks, 256u << 20));
+    if (!flat.ok()) Fail(flat.status().ExitCode(), landmarks.string() + ": " + flat.status().ToString());
+    std::ofstream o(out, std::ios::binary | std::ios::trunc);
+    if (!o.write(flat->data(), static_cast<std::streamsize>(flat->size())) || !o.flush())
+      Fail(3, "cannot write " + out.string());
+    std::cout << "wrote " << out.string() << " (" << flat->size() << " bytes, exact)\n";
+    return 0;
   }
   if (manifest.empty() || weights.empty() || out.empty() || argc % 2 == 0)
     Fail(2, "usage: convert-face-model --manifest FILE.json --weights FILE.bin --out MODEL.dat");
