@@ -21,6 +21,7 @@ struct FaceArgs {
   std::string model_dir;
   std::string detector = "hog";
   std::string engine = "opencv";
+  int jitter = 1;
   bool json = false;
 };
 
@@ -30,6 +31,8 @@ void AddCommon(CLI::App* cmd, const std::shared_ptr<FaceArgs>& a) {
   cmd->add_option("--detector", a->detector, "Face detector: hog (default), yunet, auto")->check(CLI::IsMember({"hog", "yunet", "auto"}));
   cmd->add_option("--engine", a->engine, "Descriptor engine: opencv (default) or dlib (the reference)")
       ->check(CLI::IsMember({"opencv", "dlib"}));
+  cmd->add_option("--jitter", a->jitter, "Descriptor passes averaged (1 = one; 10 = the chip and 9 jittered copies)")
+      ->check(CLI::Range(1, 100));
 }
 
 // Model errors are dependency failures (exit 3) whatever their Status kind.
@@ -44,6 +47,7 @@ Result<std::unique_ptr<vision::FaceAnalyzer>> LoadAnalyzer(const FaceArgs& a) {
   }
   o.detector = a.detector;
   o.descriptor_engine = a.engine;
+  o.jitter = a.jitter;
   return vision::FaceAnalyzer::Create(o);
 }
 

@@ -18,6 +18,7 @@ verify::VerifyOptions BuildVerifyOptions(const config::Config& cfg) {
   o.vision.model_dir = ModelDir(cfg);
   o.vision.detector = cfg.GetString("face.detector", o.vision.detector);
   o.vision.descriptor_engine = cfg.GetString("face.descriptor_engine", o.vision.descriptor_engine);
+  o.vision.jitter = static_cast<int>(cfg.GetInt("face.jitter", o.vision.jitter));
   o.face.threshold = cfg.GetDouble("face.threshold", o.face.threshold);
   o.face.max_frames = static_cast<int>(cfg.GetInt("face.max_frames", o.face.max_frames));
   o.face.sample_every = static_cast<int>(cfg.GetInt("face.sample_every", o.face.sample_every));

@@ -61,6 +61,8 @@ Result<std::unique_ptr<FaceAnalyzer>> FaceAnalyzer::Create(const VisionOptions& 
     return Status::InvalidInput("bad_option", "detector must be hog, yunet or auto, not '" + options.detector + "'");
   if (options.descriptor_engine != "opencv" && options.descriptor_engine != "dlib")
     return Status::InvalidInput("bad_option", "descriptor_engine must be opencv or dlib, not '" + options.descriptor_engine + "'");
+  if (options.jitter < 1 || options.jitter > 100)
+    return Status::InvalidInput("bad_option", "jitter must be 1..100 descriptor passes, not " + std::to_string(options.jitter));
   if (options.min_detect_side < 0 || options.max_upsample < 0 || options.max_upsample > 3 || options.max_detect_side < 160)
     return Status::InvalidInput("bad_option", "detection sizes out of range (max_upsample 0..3, max_detect_side >= 160)");
 
@@ -147,9 +149,18 @@ Result<std::vector<cv::Rect>> FaceAnalyzer::Impl::DetectHog(const cv::Mat& bgr) 
   }
   cv::Mat work = bgr;
   if (scale != 1.0) cv::resize(bgr, work, cv::Size(), scale, scale, scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
-  std::vector<cv::Rect> out;
+  // One scan at the lower of the two thresholds. Non-maximum suppression keeps boxes in score
+  // order, so the boxes scoring hog_threshold are exactly those a scan at hog_threshold returns.
+  std::vector<dlib::rect_detection> found;
   dlib::cv_image<dlib::bgr_pixel> img(work);
-  for (const auto& r : hog(img, options.hog_threshold)) {
+  hog(img, found, std::min(options.hog_threshold, options.hog_retry_threshold));
+  const bool confident = std::any_of(found.begin(), found.end(),
+                                     [&](const dlib::rect_detection& d) { return d.detection_confidence >= options.hog_threshold; });
+  const double keep = confident ? options.hog_threshold : options.hog_retry_threshold;
+  std::vector<cv::Rect> out;
+  for (const auto& d : found) {
+    if (d.detection_confidence < keep) continue;
+    const auto& r = d.rect;
     cv::Rect box(int(std::lround(r.left() / scale)), int(std::lround(r.top() / scale)),
                  int(std::lround(r.width() / scale)), int(std::lround(r.height() / scale)));
     box &= cv::Rect(0, 0, bgr.cols, bgr.rows);
@@ -232,10 +243,36 @@ Result<cv::Mat> FaceAnalyzer::AlignChip(const cv::Mat& bgr, const Landmarks68& l
   }
 }
 
+namespace {
+// dlib's jitter_image() recipe on a 150×150 chip, drawn from rng.
+cv::Mat JitterChip(const cv::Mat& chip, cv::RNG& rng) {
+  const double angle = rng.uniform(-3.0, 3.0);
+  const double zoom = 1.0 / rng.uniform(0.97, 1.0);
+  const double dx = rng.uniform(-0.02, 0.02) * chip.cols, dy = rng.uniform(-0.02, 0.02) * chip.rows;
+  cv::Mat m = cv::getRotationMatrix2D(cv::Point2f(chip.cols / 2.f, chip.rows / 2.f), angle, zoom);
+  m.at<double>(0, 2) += dx;
+  m.at<double>(1, 2) += dy;
+  cv::Mat out;
+  cv::warpAffine(chip, out, m, chip.size(), cv::INTER_LINEAR, cv::BORDER_REFLECT);
+  if (rng.uniform(0, 2) == 1) cv::flip(out, out, 1);
+  return out;
+}
+}  // namespace
+
 Result<Descriptor> FaceAnalyzer::Describe(const cv::Mat& chip) {
   if (!impl_->descriptor)
     return Status::InvalidInput("descriptor_not_loaded", "this analyzer was created with load_descriptor = false");
-  return impl_->descriptor->Describe(chip);
+  auto first = impl_->descriptor->Describe(chip);
+  if (!first.ok() || impl_->options.jitter <= 1) return first;
+  Descriptor mean = *first;
+  cv::RNG rng(0x5EED);  // fixed: the same chip always gives the same descriptor
+  for (int i = 1; i < impl_->options.jitter; ++i) {
+    auto d = impl_->descriptor->Describe(JitterChip(chip, rng));
+    if (!d.ok()) return d.status();
+    for (size_t k = 0; k < mean.size(); ++k) mean[k] += (*d)[k];
+  }
+  for (auto& v : mean) v /= float(impl_->options.jitter);
+  return mean;
 }
 
 QualityReport FaceAnalyzer::Quality(const cv::Rect& box, const Landmarks68& landmarks, const cv::Mat& chip,

@@ -378,3 +378,55 @@ TEST_CASE("models: a damaged flat landmark model is refused with a message, not 
   CHECK(unchecked.status().code() == "model_load_failed");
   CHECK(unchecked.status().message().find("fetch-models.sh") != std::string::npos);
 }
+
+TEST_CASE("detection: a face HOG scores below its threshold is found by the retry threshold, and only then") {
+  VERIDGE_REQUIRE_PATH(SharedData("faces/lfw-view1/images"), "LFW View 1 (shared data)");
+  VERIDGE_REQUIRE_ANALYZER(fa);
+  // One of the 31 LFW View 1 images where a scan at threshold 0 finds nothing (eval-face --hog-retry 0).
+  auto img = DecodeImageFile(Lfw("Jon_Stewart", 1));
+  REQUIRE(img.ok());
+  auto with_retry = fa->AnalyzeSingleFace(*img);
+  REQUIRE(with_retry.ok());
+  VisionOptions o = fa->options();
+  o.hog_retry_threshold = o.hog_threshold;  // retry off
+  auto strict = FaceAnalyzer::Create(o);
+  REQUIRE(strict.ok());
+  auto without = (*strict)->AnalyzeSingleFace(*img);
+  REQUIRE_FALSE(without.ok());
+  CHECK(without.status().code() == "no_face");
+  // The retry never adds a weak second face next to a confident one.
+  auto one = DecodeImageFile(SharedData("faces/tv-cast-a/penny/penny1.png"));
+  REQUIRE(one.ok());
+  auto faces = fa->Detect(*one);
+  REQUIRE(faces.ok());
+  CHECK(faces->size() == 1);
+}
+
+TEST_CASE("descriptor: jitter averages passes deterministically and keeps same/different apart") {
+  VERIDGE_REQUIRE_PATH(SharedData("faces/tv-cast-a"), "tv-cast-a (shared data)");
+  VERIDGE_REQUIRE_ANALYZER(fa);
+  VisionOptions o = fa->options();
+  o.jitter = 10;
+  auto jittered = FaceAnalyzer::Create(o);
+  REQUIRE(jittered.ok());
+  auto embed = [&](FaceAnalyzer& a, const char* file) {
+    auto img = DecodeImageFile(SharedData(std::string("faces/tv-cast-a/") + file));
+    REQUIRE(img.ok());
+    auto r = a.AnalyzeSingleFace(*img);
+    REQUIRE(r.ok());
+    return r->descriptor;
+  };
+  const auto amy1 = embed(**jittered, "amy/amy1.png");
+  CHECK(Distance(amy1, embed(**jittered, "amy/amy1.png")) == 0.0);  // same chip, same descriptor
+  const auto plain = embed(*fa, "amy/amy1.png");
+  CHECK(Distance(amy1, plain) > 0.0);   // the passes did change it...
+  CHECK(Distance(amy1, plain) < 0.15);  // ...by a small fraction of the 0.6 threshold
+  CHECK(Distance(amy1, embed(**jittered, "amy/amy2.png")) < 0.6);
+  CHECK(Distance(amy1, embed(**jittered, "raj/raj1.png")) > 0.6);
+  for (int bad : {0, 101}) {
+    o.jitter = bad;
+    auto refused = FaceAnalyzer::Create(o);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().code() == "bad_option");
+  }
+}
