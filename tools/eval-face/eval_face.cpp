@@ -1,11 +1,12 @@
 // eval-face: accuracy of the face pipeline on the shared face data.
 //
 //   eval-face [--data DIR] [--model-dir DIR] [--detector hog|yunet] [--engine opencv|dlib] [--threads N]
-//             [--sets lfw,tv-cast-a,...] [--tta none|flip|jitterN] [--upscale F]
+//             [--sets lfw,tv-cast-a,...] [--jitter N] [--hog-threshold T] [--hog-retry T]
+//             [--upscale F] [--list-noface yes]
 //
-// --tta and --upscale are experiments, not what `veridge` does: flip averages the descriptors of
-// the chip and its mirror image; jitterN averages N dlib-style jittered chips; --upscale resizes
-// each image (bicubic) before detection and landmarks.
+// --jitter, --hog-threshold, --hog-retry set the VisionOptions of the same names (as [face] in
+// veridge.toml does). --upscale is an experiment only: each image is resized (bicubic) before
+// detection and landmarks.
 //
 // LFW View 1 protocol: the threshold is chosen on pairsDevTrain.txt (the value maximising training
 // accuracy), accuracy is reported on pairsDevTest.txt at that threshold and at dlib's fixed 0.6.
@@ -38,47 +39,12 @@ using namespace veridge::vision;
 
 namespace {
 
-// Experiments beyond the production pipeline (the defaults reproduce it exactly).
+// Options of this tool beyond VisionOptions.
 struct Variant {
-  std::string tta = "none";  // none | flip | jitterN (dlib-style: mean of N randomly jittered chips)
   double upscale = 1.0;      // resize the decoded image by this factor (bicubic) before detection
+  bool list_noface = false;  // print the images without a detection
 };
 Variant g_variant;
-
-// dlib's jitter_image(): a random similarity transform of the chip (rotation ±3°, scale 0.97–1,
-// shift ±2 %) and a mirror half of the time. Deterministic per (image, index).
-cv::Mat Jitter(const cv::Mat& chip, cv::RNG& rng) {
-  const double angle = rng.uniform(-3.0, 3.0);
-  const double scale = 1.0 / rng.uniform(0.97, 1.0);
-  const double dx = rng.uniform(-0.02, 0.02) * chip.cols, dy = rng.uniform(-0.02, 0.02) * chip.rows;
-  cv::Mat m = cv::getRotationMatrix2D(cv::Point2f(chip.cols / 2.f, chip.rows / 2.f), angle, scale);
-  m.at<double>(0, 2) += dx;
-  m.at<double>(1, 2) += dy;
-  cv::Mat out;
-  cv::warpAffine(chip, out, m, chip.size(), cv::INTER_LINEAR, cv::BORDER_REFLECT);
-  if (rng.uniform(0, 2) == 1) cv::flip(out, out, 1);
-  return out;
-}
-
-std::optional<Descriptor> DescribeVariant(FaceAnalyzer& fa, const cv::Mat& chip, const std::string& key) {
-  std::vector<cv::Mat> chips = {chip};
-  if (g_variant.tta == "flip") {
-    cv::Mat f;
-    cv::flip(chip, f, 1);
-    chips.push_back(f);
-  } else if (g_variant.tta.rfind("jitter", 0) == 0) {
-    const int n = std::max(1, std::atoi(g_variant.tta.c_str() + 6));
-    cv::RNG rng(std::hash<std::string>{}(key));
-    for (int i = 1; i < n; ++i) chips.push_back(Jitter(chip, rng));
-  }
-  Descriptor mean{};
-  for (const auto& c : chips) {
-    auto d = fa.Describe(c);
-    if (!d.ok()) return std::nullopt;
-    for (size_t i = 0; i < mean.size(); ++i) mean[i] += (*d)[i] / float(chips.size());
-  }
-  return mean;
-}
 
 struct Embedding {
   bool found = false;       // detector found a face
@@ -128,8 +94,8 @@ Embedding EmbedOne(FaceAnalyzer& fa, const fs::path& p, bool allow_fallback) {
   if (!lm.ok()) return e;
   auto chip = fa.AlignChip(*img, *lm);
   if (!chip.ok()) return e;
-  auto d = DescribeVariant(fa, *chip, p.string());
-  if (!d) return e;
+  auto d = fa.Describe(*chip);
+  if (!d.ok()) return e;
   e.have = true;
   e.d = *d;
   e.q = fa.Quality(box, *lm, *chip, int(faces->size()));
@@ -302,8 +268,11 @@ int main(int argc, char** argv) {
     else if (a == "--threads") threads = std::max(1, std::atoi(argv[i + 1]));
     else if (a == "--sets") sets = argv[i + 1];
     else if (a == "--engine") o.descriptor_engine = argv[i + 1];
-    else if (a == "--tta") g_variant.tta = argv[i + 1];
+    else if (a == "--jitter") o.jitter = std::atoi(argv[i + 1]);
     else if (a == "--upscale") g_variant.upscale = std::atof(argv[i + 1]);
+    else if (a == "--hog-threshold") o.hog_threshold = std::atof(argv[i + 1]);
+    else if (a == "--hog-retry") o.hog_retry_threshold = std::atof(argv[i + 1]);
+    else if (a == "--list-noface") g_variant.list_noface = std::string(argv[i + 1]) == "yes";
     else {
       std::cerr << "unknown option " << a << "\n";
       return 2;
@@ -318,8 +287,9 @@ int main(int argc, char** argv) {
     std::cerr << "eval-face: " << fa.status().ToString() << "\n";
     return 3;
   }
-  std::printf("detector=%s engine=%s tta=%s upscale=%.2f threads=%d data=%s\n", (*fa)->detector_name().c_str(),
-              o.descriptor_engine.c_str(), g_variant.tta.c_str(), g_variant.upscale, threads, data.c_str());
+  std::printf("detector=%s engine=%s jitter=%d hog_threshold=%.2f hog_retry=%.2f upscale=%.2f threads=%d data=%s\n",
+              (*fa)->detector_name().c_str(), o.descriptor_engine.c_str(), o.jitter, o.hog_threshold,
+              o.hog_retry_threshold, g_variant.upscale, threads, data.c_str());
   std::printf("%-22s %-26s %6s %7s %6s %6s %10s %10s %9s  %s\n", "set", "protocol", "images", "no-face", "same",
               "diff", "same-ok", "diff-ok", "accuracy", "threshold");
   auto want = [&](const std::string& s) { return ("," + sets + ",").find("," + s + ",") != std::string::npos; };
@@ -337,6 +307,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> missing;
     for (const auto& [k, e] : strict)
       if (!e.found) ++noface, missing.push_back(k);
+    if (g_variant.list_noface)
+      for (const auto& m : missing) std::printf("  no face: %s\n", m.c_str());
     // Fallback only re-runs the images without a detection.
     auto fb = strict;
     for (auto& [k, e] : EmbedAll(**fa, missing, threads, true)) fb[k] = e;
