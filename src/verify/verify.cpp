@@ -247,11 +247,8 @@ FactorReport Verifier::FaceFactor(const vision::FaceAnalysis& reference, const S
   std::sort(sorted.begin(), sorted.end());
   double median = sorted.size() % 2 ? sorted[sorted.size() / 2]
                                     : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
-  vision::Comparison cmp;
-  cmp.distance = median;
-  cmp.threshold = fo.threshold;
-  cmp.similarity = std::clamp(1.0 - median / 2.0, 0.0, 1.0);
-  cmp.match = median <= fo.threshold;
+  // Same similarity scale and match rule as `veridge face compare` (vision::Compare).
+  const vision::Comparison cmp = vision::CompareDistance(median, fo.threshold);
 
   const Candidate& top = best.front();
   std::vector<std::string> quality_reasons = top.quality.reasons;

@@ -17,13 +17,17 @@ double Distance(const Descriptor& a, const Descriptor& b) {
   return std::sqrt(s);
 }
 
-Comparison Compare(const Descriptor& a, const Descriptor& b, double threshold) {
+Comparison CompareDistance(double distance, double threshold) {
   Comparison c;
-  c.distance = Distance(a, b);
-  c.similarity = threshold > 0 ? std::clamp(1.0 - c.distance / (2.0 * threshold), 0.0, 1.0) : 0.0;
+  c.distance = distance;
+  c.similarity = threshold > 0 ? std::clamp(1.0 - distance / (2.0 * threshold), 0.0, 1.0) : 0.0;
   c.threshold = threshold;
-  c.match = c.distance < threshold;
+  c.match = distance < threshold;
   return c;
+}
+
+Comparison Compare(const Descriptor& a, const Descriptor& b, double threshold) {
+  return CompareDistance(Distance(a, b), threshold);
 }
 
 namespace {

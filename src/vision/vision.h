@@ -186,6 +186,9 @@ class FaceAnalyzer {
 
 double Distance(const Descriptor& a, const Descriptor& b);
 Comparison Compare(const Descriptor& a, const Descriptor& b, double threshold = 0.6);
+// The same rules for a distance already computed (e.g. the median over several frames), so every
+// command reports similarity and match alike.
+Comparison CompareDistance(double distance, double threshold = 0.6);
 
 // Eye aspect ratio of one eye (6 landmarks): image_left_eye → points 36–41 (the subject's right eye),
 // else 42–47. ≈0.3 open, < 0.2 closed. Exposed for blink detection.

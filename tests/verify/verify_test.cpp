@@ -45,6 +45,10 @@ TEST_CASE("Same person: the face factor passes and the session is approved") {
   CHECK(face->result.outcome == policy::Outcome::kPassed);
   CHECK(face->detail["distance"].get<double>() < 0.6);
   CHECK(face->detail["matched"].get<bool>());
+  // The same similarity scale as `veridge face compare`: 1 − distance / (2 · threshold).
+  const double d = face->detail["distance"].get<double>();
+  CHECK(face->detail["similarity"].get<double>() == Approx(vision::CompareDistance(d, 0.6).similarity));
+  CHECK(face->detail["similarity"].get<double>() == Approx(1.0 - d / 1.2));
   CHECK(r->decision.decision == policy::Decision::kApproved);
   auto j = r->ToJson();
   CHECK(j["decision"] == "approved");
