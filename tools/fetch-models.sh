@@ -87,11 +87,11 @@ if ! has_sha "$MODEL_DIR/$LM_FILE" "$LM_SHA"; then
 fi
 log "ok $LM_FILE (iBUG 300-W terms: no commercial use)"
 
-# 3b. The same landmark model in the flat form vision/ loads ten times faster (cold start). The
+# 3b. The same landmark model in the flat form vision/ loads ~0.6 s faster (cold start). The
 # converter refuses unless the flat file rebuilds dlib's file byte for byte.
 derive_model shape_predictor_68_face_landmarks_flat --landmarks "$LM_SRC"
 
-# 3c. dlib's built-in HOG face detector, serialised once here so no process spends ~1 s
+# 3c. dlib's built-in HOG face detector, serialised once here so no process spends ~0.4 s
 # rebuilding it from the compressed copy inside libdlib.
 derive_model dlib_frontal_face_detector --hog-detector
 

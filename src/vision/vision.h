@@ -10,7 +10,7 @@
 //    asserted).
 //  * Models are loaded once, by FaceAnalyzer::Create(), from VisionOptions::model_dir. Where
 //    tools/fetch-models.sh made fast-loading forms (the flat landmark model, the serialised HOG
-//    detector) they are used, else dlib's own files (same results, ~2 s slower). Every model
+//    detector) they are used, else dlib's own files (same results, ~1 s slower to start). Every model
 //    file is checked against the sha256 recorded in models/manifest.json (compiled in): a missing
 //    file is "model_missing" (Kind kNotFound), a different file "model_checksum_mismatch"
 //    (kCorruption); both messages say to run tools/fetch-models.sh.

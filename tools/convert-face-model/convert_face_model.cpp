@@ -22,7 +22,7 @@
 // The second form writes dlib's landmark model in the flat, fast-loading form of
 // vision/internal/landmark_model.h, after proving the conversion exact (round trip byte for byte).
 // The third serialises dlib's built-in HOG face detector, which dlib otherwise rebuilds from a
-// compressed string in every process (~0.5–1 s of cold start).
+// compressed string in every process (~0.4 s of cold start here).
 // Exit: 0 written, 2 bad input (message says what), 3 internal error.
 #include <algorithm>
 #include <cstdint>

@@ -1,9 +1,9 @@
 // vision/internal/landmark_model.h — dlib's 68-point shape predictor in a flat, fast-loading form.
 //
 // Why: dlib's own file (Debian libdlib-data, 99.7 MB) stores every float in a portable variable-
-// length encoding; deserialising it takes about a second, most of `veridge face compare`'s cold
-// start. The flat form holds the same numbers as raw little-endian 32-bit values (66.6 MB) and loads
-// in tens of milliseconds.
+// length encoding; deserialising it costs ~0.6 s of `veridge face compare`'s cold start here. The
+// flat form holds the same numbers as raw little-endian 32-bit values (66.7 MB) and loads in tens
+// of milliseconds.
 //
 // Exactness: the flat form stores the feature pixels as coordinates (what dlib's public
 // constructor takes); dlib re-derives its anchor/delta encoding from them. FlattenShapePredictor()
