@@ -8,18 +8,10 @@
 #include <memory>
 
 #include "common/files.h"
+#include "pki/pki.h"
 
 namespace veridge::net {
 namespace {
-
-std::string OpenSslError() {
-  unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  if (e == 0) return "no detail from OpenSSL";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  return buf;
-}
 
 struct BioFree { void operator()(BIO* b) const { BIO_free(b); } };
 struct PkeyFree { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
@@ -52,7 +44,7 @@ Status ConfigureClientTls(ssl_ctx_st* ctx, const TlsOptions& o) {
     return Status::InvalidInput("tls_config_invalid", "mTLS needs both [lender].client_cert and [lender].client_key");
   if (!o.client_cert.empty()) {
     if (SSL_CTX_use_certificate_chain_file(ctx, o.client_cert.c_str()) != 1)
-      return Status::InvalidInput("tls_config_invalid", o.client_cert.string() + ": cannot load the client certificate chain (" + OpenSslError() + ")");
+      return Status::InvalidInput("tls_config_invalid", o.client_cert.string() + ": cannot load the client certificate chain (" + pki::OpenSslErrors() + ")");
     auto key_pem = ReadSecretFile(o.client_key);
     if (!key_pem.ok()) return Status::InvalidInput("tls_config_invalid", "client key: " + key_pem.status().message());
     std::unique_ptr<BIO, BioFree> kb(BIO_new_mem_buf(key_pem->data(), static_cast<int>(key_pem->size())));

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "pki/pki.h"
 #include "common/log.h"
 #include "outbox/signing.h"
 
@@ -31,15 +32,6 @@ using Cert = std::unique_ptr<X509, X509Free>;
 using Bio = std::unique_ptr<BIO, BioFree>;
 
 // The OpenSSL error queue as text, for internal-failure messages (never holds key material).
-std::string OpenSslError() {
-  unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  if (e == 0) return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  return buf;
-}
-
 std::string BioToString(BIO* bio) {
   char* data = nullptr;
   long n = BIO_get_mem_data(bio, &data);
@@ -48,7 +40,7 @@ std::string BioToString(BIO* bio) {
 
 Result<Pkey> GenerateP256() {
   Pkey key(EVP_EC_gen("P-256"));
-  if (!key) return Status::Internal("key_generation_failed", "could not generate a P-256 key: " + OpenSslError());
+  if (!key) return Status::Internal("key_generation_failed", "could not generate a P-256 key: " + pki::OpenSslErrors());
   return key;
 }
 
@@ -86,7 +78,7 @@ Status AddExt(X509* cert, X509* issuer, int nid, const char* value) {
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
   X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  if (!ext) return Status::Internal("cert_issue_failed", std::string("bad certificate extension ") + value + ": " + OpenSslError());
+  if (!ext) return Status::Internal("cert_issue_failed", std::string("bad certificate extension ") + value + ": " + pki::OpenSslErrors());
   X509_add_ext(cert, ext, -1);
   X509_EXTENSION_free(ext);
   return Status::Ok();
@@ -121,7 +113,7 @@ Result<Cert> IssueCert(EVP_PKEY* subject_key, const std::string& cn, bool is_ca,
   VERIDGE_RETURN_IF_ERROR(AddExt(cert.get(), iss, NID_subject_key_identifier, "hash"));
   if (issuer) VERIDGE_RETURN_IF_ERROR(AddExt(cert.get(), iss, NID_authority_key_identifier, "keyid:always"));
   if (X509_sign(cert.get(), issuer_key ? issuer_key : subject_key, EVP_sha256()) <= 0)
-    return Status::Internal("cert_issue_failed", "signing the certificate failed: " + OpenSslError());
+    return Status::Internal("cert_issue_failed", "signing the certificate failed: " + pki::OpenSslErrors());
   return cert;
 }
 
@@ -218,11 +210,11 @@ Result<std::string> DeviceSigner::SignJws(std::string_view payload) const {
   size_t len = 0;
   if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, impl_->key.get()) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1)
-    return Status::Internal("sign_failed", "ES256 signing failed: " + OpenSslError());
+    return Status::Internal("sign_failed", "ES256 signing failed: " + pki::OpenSslErrors());
   std::string der(len, '\0');
   if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(der.data()), &len,
                      reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1)
-    return Status::Internal("sign_failed", "ES256 signing failed: " + OpenSslError());
+    return Status::Internal("sign_failed", "ES256 signing failed: " + pki::OpenSslErrors());
   // OpenSSL produces DER (SEQUENCE of two INTEGERs); JWS wants the fixed-width r||s (RFC 7518 §3.4).
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
   std::unique_ptr<ECDSA_SIG, SigFree> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
@@ -245,7 +237,7 @@ Result<KeysInitReport> InitKeys(const KeysInitOptions& o, const Clock& clock) {
       VERIDGE_RETURN_IF_ERROR(EnsureParent(o.store_key_file));
       std::string key(32, '\0');
       if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), 32) != 1)
-        return Status::Internal("key_generation_failed", "no randomness for the store key: " + OpenSslError());
+        return Status::Internal("key_generation_failed", "no randomness for the store key: " + pki::OpenSslErrors());
       Status st = WriteFileAtomic(o.store_key_file, key, 0600);
       OPENSSL_cleanse(key.data(), key.size());
       VERIDGE_RETURN_IF_ERROR(st);
@@ -339,7 +331,7 @@ Result<std::string> MakeCsrPem(const std::filesystem::path& device_key_file, con
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(device_id.c_str()), -1, -1, 0);
   X509_REQ_set_pubkey(req.get(), key->get());
   if (X509_REQ_sign(req.get(), key->get(), EVP_sha256()) <= 0)
-    return Status::Internal("sign_failed", "signing the CSR failed: " + OpenSslError());
+    return Status::Internal("sign_failed", "signing the CSR failed: " + pki::OpenSslErrors());
   Bio bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509_REQ(bio.get(), req.get());
   return BioToString(bio.get());

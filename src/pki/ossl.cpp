@@ -7,6 +7,10 @@
 
 #include "pki/pki.h"
 
+namespace veridge::pki {
+std::string OpenSslErrors() { return ossl::DrainErrors(); }
+}  // namespace veridge::pki
+
 namespace veridge::pki::ossl {
 
 std::string DrainErrors() {

@@ -154,4 +154,8 @@ Result<ChainEntry> DescribeCertificate(std::string_view cert);
 const char* PurposeName(Purpose p);
 const char* ProfileName(Profile p);
 
+// Drains the calling thread's OpenSSL error queue into one line ("no detail from OpenSSL" when it is
+// empty), for error messages in every module that calls OpenSSL (net/, outbox/). Never holds secrets.
+std::string OpenSslErrors();
+
 }  // namespace veridge::pki
