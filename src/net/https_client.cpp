@@ -22,7 +22,7 @@
 #include <cctype>
 
 #include "common/files.h"
-#include "net/tls_context.h"
+#include "pki/tls_context.h"
 
 namespace veridge::net {
 namespace asio = boost::asio;
@@ -274,7 +274,7 @@ void HttpsClient::CloseConnection() { impl_->Drop(); }
 Result<std::unique_ptr<HttpsClient>> HttpsClient::Create(const HttpsClientOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->opts = options;
-  VERIDGE_RETURN_IF_ERROR(ConfigureClientTls(impl->ctx.native_handle(), options.tls));
+  VERIDGE_RETURN_IF_ERROR(pki::ConfigureClientTls(impl->ctx.native_handle(), options.tls));
   return std::unique_ptr<HttpsClient>(new HttpsClient(std::move(impl)));
 }
 

@@ -35,17 +35,12 @@
 #include <vector>
 
 #include "common/status.h"
+#include "pki/tls_context.h"
 
 namespace veridge::net {
 
-struct TlsOptions {
-  std::filesystem::path ca_file;      // [lender].ca_file: PEM trust anchors (required)
-  // Optional pin "sha256/<base64 of SHA-256(SubjectPublicKeyInfo DER)>", like HPKP/curl's
-  // --pinnedpubkey; it must match one certificate of the verified chain.
-  std::string spki_pin;
-  std::filesystem::path client_cert;  // optional mTLS certificate chain (PEM)
-  std::filesystem::path client_key;   // its private key (PEM, mode 0600)
-};
+// TLS settings live with the TLS context in pki/ (pki/tls_context.h).
+using TlsOptions = pki::TlsOptions;
 
 struct HttpsClientOptions {
   TlsOptions tls;

@@ -1,4 +1,4 @@
-#include "net/tls_context.h"
+#include "pki/tls_context.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -8,9 +8,9 @@
 #include <memory>
 
 #include "common/files.h"
-#include "pki/pki.h"
+#include "pki/ossl.h"
 
-namespace veridge::net {
+namespace veridge::pki {
 namespace {
 
 struct BioFree { void operator()(BIO* b) const { BIO_free(b); } };
@@ -44,7 +44,7 @@ Status ConfigureClientTls(ssl_ctx_st* ctx, const TlsOptions& o) {
     return Status::InvalidInput("tls_config_invalid", "mTLS needs both [lender].client_cert and [lender].client_key");
   if (!o.client_cert.empty()) {
     if (SSL_CTX_use_certificate_chain_file(ctx, o.client_cert.c_str()) != 1)
-      return Status::InvalidInput("tls_config_invalid", o.client_cert.string() + ": cannot load the client certificate chain (" + pki::OpenSslErrors() + ")");
+      return Status::InvalidInput("tls_config_invalid", o.client_cert.string() + ": cannot load the client certificate chain (" + ossl::DrainErrors() + ")");
     auto key_pem = ReadSecretFile(o.client_key);
     if (!key_pem.ok()) return Status::InvalidInput("tls_config_invalid", "client key: " + key_pem.status().message());
     std::unique_ptr<BIO, BioFree> kb(BIO_new_mem_buf(key_pem->data(), static_cast<int>(key_pem->size())));
@@ -58,4 +58,4 @@ Status ConfigureClientTls(ssl_ctx_st* ctx, const TlsOptions& o) {
   return Status::Ok();
 }
 
-}  // namespace veridge::net
+}  // namespace veridge::pki
