@@ -107,19 +107,6 @@ Result<std::vector<CrlPtr>> ParseCrls(std::string_view bytes) {
   return out;
 }
 
-std::string Hex(const unsigned char* p, std::size_t n, bool upper) {
-  static const char* lo = "0123456789abcdef";
-  static const char* up = "0123456789ABCDEF";
-  const char* d = upper ? up : lo;
-  std::string s;
-  s.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    s.push_back(d[p[i] >> 4]);
-    s.push_back(d[p[i] & 15]);
-  }
-  return s;
-}
-
 std::string NameToString(const X509_NAME* name) {
   if (!name) return "";
   BioPtr bio(BIO_new(BIO_s_mem()));

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/hex.h"
 #include "common/status.h"
 
 namespace veridge::pki::ossl {
@@ -61,7 +62,6 @@ Result<std::vector<std::string>> SplitObjects(std::string_view bytes, const std:
 Result<std::vector<X509Ptr>> ParseCertificates(std::string_view bytes);
 Result<std::vector<CrlPtr>> ParseCrls(std::string_view bytes);
 
-std::string Hex(const unsigned char* p, std::size_t n, bool upper);
 std::string NameToString(const X509_NAME* name);
 std::string TimeToRfc3339(const ASN1_TIME* t);
 // Unix seconds of an ASN1_TIME; false when it cannot be decoded.

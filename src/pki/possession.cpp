@@ -255,7 +255,7 @@ Result<PossessionResult> ProvePossession(ProveOptions options) {
   // Challenge bound to the session.
   unsigned char challenge[32];
   if (RAND_bytes(challenge, sizeof challenge) != 1) return Status::Internal("rng_failed", "RAND_bytes failed");
-  out.challenge_hex = ossl::Hex(challenge, sizeof challenge, false);
+  out.challenge_hex = ToHex(challenge, sizeof challenge);
   std::string msg = "veridge-pop-v1";
   msg.push_back('\0');
   msg += options.session_id;
@@ -298,7 +298,7 @@ Result<PossessionResult> ProvePossession(ProveOptions options) {
   });
   if (rv != CKR_OK) return FromRv(rv, "C_Sign");
   sig.resize(siglen);
-  out.signature_hex = ossl::Hex(sig.data(), sig.size(), false);
+  out.signature_hex = ToHex(sig.data(), sig.size());
 
   // Verify with the certificate's key (OpenSSL, not the token).
   Bytes der_sig = sig;

@@ -901,7 +901,7 @@ ChainEntry Describe(X509* x) {
   }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
-  if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1) e.sha256_fingerprint = Hex(md, mdlen, false);
+  if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1) e.sha256_fingerprint = ToHex(md, mdlen);
   e.not_before = TimeToRfc3339(X509_get0_notBefore(x));
   e.not_after = TimeToRfc3339(X509_get0_notAfter(x));
   return e;

@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "common/files.h"
+#include "common/hex.h"
 #include "store/sqlite_util.h"
 
 namespace veridge::store {
@@ -83,16 +84,6 @@ int HexVal(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-std::string ToHex(const unsigned char* p, size_t n) {
-  static const char* d = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = d[p[i] >> 4];
-    out[2 * i + 1] = d[p[i] & 15];
-  }
-  return out;
 }
 
 // "x'<64 hex>'": SQLCipher's syntax for a raw key (no PBKDF2), passed to sqlite3_key_v2 directly
