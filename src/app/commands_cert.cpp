@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "common/files.h"
+#include "common/hex.h"
 
 namespace veridge::app {
 
@@ -48,6 +49,17 @@ Status ReadPemInputs(const std::string& path, const char* what, std::vector<std:
   return Status::Ok();
 }
 
+// The trust anchors, intermediates and CRLs that `cert verify` and `cert prove` both take.
+Status ReadChainInputs(const std::string& trust, const std::vector<std::string>& untrusted,
+                       const std::vector<std::string>& crls, pki::ValidationOptions* o) {
+  Status st = ReadPemInputs(trust, "trust anchors", &o->trust_anchors);
+  for (const auto& u : untrusted)
+    if (st.ok()) st = ReadPemInputs(u, "untrusted intermediates", &o->untrusted);
+  for (const auto& c : crls)
+    if (st.ok()) st = ReadPemInputs(c, "CRL", &o->crls);
+  return st;
+}
+
 struct VerifyArgs {
   std::string trust, at, purpose = "any", profile = "strict", revocation = "require",
                                     stale_crl = "reject", key_usage, leaf;
@@ -58,11 +70,7 @@ struct VerifyArgs {
 
 int RunVerify(const VerifyArgs& a) {
   pki::ValidationOptions o;
-  Status st = ReadPemInputs(a.trust, "trust anchors", &o.trust_anchors);
-  for (const auto& u : a.untrusted)
-    if (st.ok()) st = ReadPemInputs(u, "untrusted intermediates", &o.untrusted);
-  for (const auto& c : a.crls)
-    if (st.ok()) st = ReadPemInputs(c, "CRL", &o.crls);
+  Status st = ReadChainInputs(a.trust, a.untrusted, a.crls, &o);
   for (const auto& f : a.ocsp) {
     if (!st.ok()) break;
     auto b = pki::ReadBundleFile(f);  // OCSP responses are DER (as served by responders)
@@ -178,8 +186,7 @@ int RunProve(const ProveArgs& a) {
   if (po.session_id.empty()) {
     unsigned char r[16];
     RAND_bytes(r, sizeof r);
-    static const char* hex = "0123456789abcdef";
-    for (unsigned char b : r) po.session_id += std::string{hex[b >> 4], hex[b & 15]};
+    po.session_id = ToHex(r, sizeof r);
   }
   // The PIN comes from a 0600 file (never argv, never logged); one trailing newline is not part of it.
   auto pin = ReadSecretFile(a.pin_file, 1024);
@@ -205,11 +212,7 @@ int RunProve(const ProveArgs& a) {
   }
   if (r->proven && !a.trust.empty()) {
     pki::ValidationOptions o;
-    Status st = ReadPemInputs(a.trust, "trust anchors", &o.trust_anchors);
-    for (const auto& u : a.untrusted)
-      if (st.ok()) st = ReadPemInputs(u, "untrusted intermediates", &o.untrusted);
-    for (const auto& c : a.crls)
-      if (st.ok()) st = ReadPemInputs(c, "CRL", &o.crls);
+    Status st = ReadChainInputs(a.trust, a.untrusted, a.crls, &o);
     if (!st.ok()) return ReportError(st, a.json);
     if (!a.at.empty()) {
       auto t = pki::ParseRfc3339(a.at);
