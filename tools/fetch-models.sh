@@ -49,14 +49,16 @@ if ! has_sha "$TARBALL" "$PKG_SHA"; then
   has_sha "$TARBALL" "$PKG_SHA" || die "$TARBALL: sha256 $(sha_of "$TARBALL") is not the manifest's $PKG_SHA; refusing it"
 fi
 
-# derive_model NAME CONVERTER_ARGS...: makes the manifest's model NAME with tools/convert-face-model
-# (deterministic, so the result must have the manifest's sha256), unless it is already in place.
+# [PREPARE=FUNCTION] derive_model NAME CONVERTER_ARGS...: makes the manifest's model NAME with
+# tools/convert-face-model (deterministic, so the result must have the manifest's sha256), unless it
+# is already in place. PREPARE, when set, runs first, only when the model has to be made.
 derive_model() {
   local name=$1; shift
   local file sha
   file=$(manifest_get models "$name" file)
   sha=$(manifest_get models "$name" sha256)
   if has_sha "$MODEL_DIR/$file" "$sha"; then log "ok $file"; return; fi
+  if [[ -n "${PREPARE:-}" ]]; then "$PREPARE"; fi
   [[ -f "$BUILD_DIR/build.ninja" || -f "$BUILD_DIR/Makefile" ]] \
     || die "build dir '$BUILD_DIR' is not configured: run cmake -S . -B $BUILD_DIR -G Ninja first"
   cmake --build "$BUILD_DIR" --target convert-face-model >/dev/null
@@ -69,10 +71,12 @@ derive_model() {
 
 # 2. Descriptor: the TF.js weights converted to a dlib model.
 EXTRACT=$CACHE/face-api-$PKG_VERSION
-rm -rf "$EXTRACT" && mkdir -p "$EXTRACT"
-tar -xzf "$TARBALL" -C "$EXTRACT" package/model/face_recognition_model.bin \
-    package/model/face_recognition_model-weights_manifest.json
-derive_model dlib_face_recognition_resnet_model_v1 \
+extract_face_api_weights() {
+  rm -rf "$EXTRACT" && mkdir -p "$EXTRACT"
+  tar -xzf "$TARBALL" -C "$EXTRACT" package/model/face_recognition_model.bin \
+      package/model/face_recognition_model-weights_manifest.json
+}
+PREPARE=extract_face_api_weights derive_model dlib_face_recognition_resnet_model_v1 \
   --manifest "$EXTRACT/package/model/face_recognition_model-weights_manifest.json" \
   --weights "$EXTRACT/package/model/face_recognition_model.bin"
 
