@@ -35,9 +35,11 @@ print("%-10s %-9s" % (size, "face-api"), f(p, "decode_ms"), f(p, "detect_ms"), f
 print("%-10s ratio: veridge 2 threads / face-api = %.1fx; 1 thread = %.1fx; descriptor in the pipeline %.1f ms vs face-api %.1f ms"
       % (size, o["images_per_s_2threads"] / p["images_per_s"], o["images_per_s_1thread"] / p["images_per_s"],
          o["descriptor_ms"], p["descriptor_ms"]))
-print("%-10s descriptor alone, engines interleaved on the same chips: OpenCV %.1f ms, dlib %.1f ms (dlib / OpenCV = %.2fx)"
-      % (size, o["descriptor_loop_opencv_ms"], o["descriptor_loop_dlib_ms"],
-         o["descriptor_loop_dlib_ms"] / o["descriptor_loop_opencv_ms"]))
+print("%-10s descriptor alone, engines interleaved on the same chips: oneDNN %.1f ms, OpenCV %.1f ms, dlib %.1f ms"
+      " (dlib / oneDNN = %.2fx, OpenCV / oneDNN = %.2fx)"
+      % (size, o["descriptor_loop_onednn_ms"], o["descriptor_loop_opencv_ms"], o["descriptor_loop_dlib_ms"],
+         o["descriptor_loop_dlib_ms"] / o["descriptor_loop_onednn_ms"],
+         o["descriptor_loop_opencv_ms"] / o["descriptor_loop_onednn_ms"]))
 PY
 done
 

@@ -20,7 +20,7 @@ constexpr size_t kMaxImages = 1000;  // bound per call
 struct FaceArgs {
   std::string model_dir;
   std::string detector = "hog";
-  std::string engine = "opencv";
+  std::string engine = "onednn";
   int jitter = 1;
   bool json = false;
 };
@@ -29,8 +29,8 @@ void AddCommon(CLI::App* cmd, const std::shared_ptr<FaceArgs>& a) {
   cmd->add_flag("--json", a->json, "One JSON object per line");
   cmd->add_option("--model-dir", a->model_dir, "Model directory (default: $VERIDGE_MODEL_DIR, else " VERIDGE_DEFAULT_MODEL_DIR ")");
   cmd->add_option("--detector", a->detector, "Face detector: hog (default), yunet, auto")->check(CLI::IsMember({"hog", "yunet", "auto"}));
-  cmd->add_option("--engine", a->engine, "Descriptor engine: opencv (default) or dlib (the reference)")
-      ->check(CLI::IsMember({"opencv", "dlib"}));
+  cmd->add_option("--engine", a->engine, "Descriptor engine: onednn (default, fastest), opencv, or dlib (the reference)")
+      ->check(CLI::IsMember({"onednn", "opencv", "dlib"}));
   cmd->add_option("--jitter", a->jitter, "Descriptor passes averaged (1 = one; 10 = the chip and 9 jittered copies)")
       ->check(CLI::Range(1, 100));
 }

@@ -59,8 +59,9 @@ Result<std::unique_ptr<FaceAnalyzer>> FaceAnalyzer::Create(const VisionOptions& 
   const bool verify = options.verify_checksums;
   if (options.detector != "hog" && options.detector != "yunet" && options.detector != "auto")
     return Status::InvalidInput("bad_option", "detector must be hog, yunet or auto, not '" + options.detector + "'");
-  if (options.descriptor_engine != "opencv" && options.descriptor_engine != "dlib")
-    return Status::InvalidInput("bad_option", "descriptor_engine must be opencv or dlib, not '" + options.descriptor_engine + "'");
+  if (options.descriptor_engine != "onednn" && options.descriptor_engine != "opencv" && options.descriptor_engine != "dlib")
+    return Status::InvalidInput("bad_option", "descriptor_engine must be onednn, opencv or dlib, not '" +
+                                                  options.descriptor_engine + "'");
   if (options.jitter < 1 || options.jitter > 100)
     return Status::InvalidInput("bad_option", "jitter must be 1..100 descriptor passes, not " + std::to_string(options.jitter));
   if (options.min_detect_side < 0 || options.max_upsample < 0 || options.max_upsample > 3 || options.max_detect_side < 160)

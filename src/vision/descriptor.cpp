@@ -1,5 +1,7 @@
 // The only translation unit that includes dlib's dnn headers (they take ~30 s to compile).
 //
+// Three engines (descriptor_net.h); the "onednn" one is in descriptor_onednn.cpp.
+//
 // The "opencv" engine rebuilds anet_type (anet.h) as a cv::dnn graph. Two dlib behaviours have
 // to be reproduced exactly for the outputs to agree:
 //  * convolutions and poolings with stride 2 have no padding, and output sizes round down
@@ -18,29 +20,16 @@
 #include <vector>
 
 #include "vision/internal/anet.h"
+#include "vision/internal/onednn_resnet.h"
+#include "vision/internal/resnet_weights.h"
 
 namespace veridge::vision::internal {
+
+static_assert(kChipSize == kResNetInputSize);
 
 namespace {
 
 namespace dnn = cv::dnn;
-
-// dlib's input_rgb_image_sized<150>: (pixel − mean) / 256, planes in R, G, B order.
-constexpr double kMeanRed = 122.782, kMeanGreen = 117.001, kMeanBlue = 104.298;
-
-// The weights of anet_type in input → output order, as plain OpenCV blobs.
-struct NetWeights {
-  struct Conv {
-    cv::Mat filters;  // num_filters × channels × rows × cols (OIHW, cross-correlation like OpenCV)
-    cv::Mat bias;     // 1 × num_filters
-  };
-  struct Affine {
-    cv::Mat gamma, beta;  // 1 × channels
-  };
-  std::vector<Conv> convs;
-  std::vector<Affine> affines;
-  cv::Mat fc;  // 128 × inputs (dlib keeps inputs × 128)
-};
 
 cv::Mat RowOf(const float* data, long n) {
   cv::Mat m(1, static_cast<int>(n), CV_32F);
@@ -48,8 +37,8 @@ cv::Mat RowOf(const float* data, long n) {
   return m;
 }
 
-NetWeights ExtractWeights(anet_type& net) {
-  NetWeights w;
+ResNetWeights ExtractWeights(anet_type& net) {
+  ResNetWeights w;
   // visit_computational_layers walks from the output towards the input.
   dlib::visit_computational_layers(net, [&w](auto& layer) {
     if constexpr (requires { layer.num_filters(); layer.nr(); layer.nc(); }) {
@@ -57,7 +46,7 @@ NetWeights ExtractWeights(anet_type& net) {
       const long nf = layer.num_filters(), nr = layer.nr(), nc = layer.nc();
       const long k = (static_cast<long>(p.size()) - nf) / (nf * nr * nc);
       const int dims[4] = {int(nf), int(k), int(nr), int(nc)};
-      NetWeights::Conv c;
+      ResNetWeights::Conv c;
       c.filters.create(4, dims, CV_32F);
       std::memcpy(c.filters.ptr<float>(), p.host(), static_cast<size_t>(nf * k * nr * nc) * sizeof(float));
       c.bias = RowOf(p.host() + nf * k * nr * nc, nf);
@@ -82,7 +71,7 @@ NetWeights ExtractWeights(anet_type& net) {
 // Builds the graph; fails (with a reason) when the weights do not have anet_type's shapes.
 class GraphBuilder {
  public:
-  explicit GraphBuilder(const NetWeights& w) : w_(w) {}
+  explicit GraphBuilder(const ResNetWeights& w) : w_(w) {}
 
   Result<dnn::Net> Build() {
     if (w_.convs.size() != 29 || w_.affines.size() != 29 || w_.fc.rows != 128 || w_.fc.cols != 256)
@@ -91,9 +80,7 @@ class GraphBuilder {
     x = ConvAffine(x, 32, 7, 2, /*relu=*/true);
     x = Pool(x, "max", 3, 2);
     // alevel4 … alevel0 (anet.h), input side first.
-    struct Level { int filters, blocks; bool down; };
-    for (const Level& l : {Level{32, 3, false}, Level{64, 4, true}, Level{128, 3, true}, Level{256, 3, true},
-                           Level{256, 1, true}}) {
+    for (const ResNetLevel& l : kResNetLevels) {
       for (int b = 0; b < l.blocks; ++b) {
         const bool down = l.down && b == 0;
         Node branch = ConvAffine(x, l.filters, 3, down ? 2 : 1, /*relu=*/true);
@@ -123,10 +110,7 @@ class GraphBuilder {
     int id = 0, c = 0, h = 0, w = 0;
   };
 
-  static Status Fail(const std::string& why) {
-    return Status::Corruption("model_load_failed", "the descriptor model does not have the layers of dlib's "
-                                                   "face-recognition ResNet (" + why + "): run tools/fetch-models.sh");
-  }
+  static Status Fail(const std::string& why) { return ResNetShapeError(why); }
 
   Node Add(const std::string& type, dnn::LayerParams lp, const std::vector<int>& inputs, Node shape) {
     const int id = net_.addLayer(type + std::to_string(++count_), type, lp);
@@ -135,7 +119,7 @@ class GraphBuilder {
     return shape;
   }
 
-  // dlib: padding k/2 at stride 1, none at stride 2; output 1 + (in + 2·pad − k) / stride.
+  // dlib: padding k/2 at stride 1, none at stride 2; sizes round down (ConvOutputSize).
   // A shape mismatch is recorded in error_ (checked once the graph is complete).
   Node ConvAffine(const Node& in, int filters, int k, int stride, bool relu) {
     const auto& conv = w_.convs[next_];
@@ -155,7 +139,7 @@ class GraphBuilder {
     c.set("bias_term", true);
     c.blobs = {conv.filters, conv.bias};
     Node x = Add("Convolution", c, {in.id},
-                 {0, filters, 1 + (in.h + 2 * pad - k) / stride, 1 + (in.w + 2 * pad - k) / stride});
+                 {0, filters, ConvOutputSize(in.h, k, stride), ConvOutputSize(in.w, k, stride)});
     dnn::LayerParams s;
     s.set("bias_term", true);
     s.blobs = {affine.gamma, affine.beta};
@@ -171,7 +155,7 @@ class GraphBuilder {
     p.set("kernel_size", k);
     p.set("stride", stride);
     p.set("ceil_mode", false);
-    return Add("Pooling", p, {in.id}, {0, in.c, 1 + (in.h - k) / stride, 1 + (in.w - k) / stride});
+    return Add("Pooling", p, {in.id}, {0, in.c, PoolOutputSize(in.h, k, stride), PoolOutputSize(in.w, k, stride)});
   }
 
   Node AddPrev(Node branch, const Node& shortcut) {
@@ -187,7 +171,7 @@ class GraphBuilder {
     return Add("Eltwise", e, {branch.id, shortcut.id}, branch);
   }
 
-  const NetWeights& w_;
+  const ResNetWeights& w_;
   Status error_;
   dnn::Net net_;
   size_t next_ = 0;
@@ -198,9 +182,24 @@ class GraphBuilder {
 
 struct DescriptorNet::Impl {
   std::string engine;
-  std::shared_ptr<const NetWeights> weights;  // "opencv": shared by clones, read-only
-  dnn::Net cv_net;                             // "opencv"
-  std::unique_ptr<anet_type> dlib_net;         // "dlib"
+  std::shared_ptr<const ResNetWeights> weights;  // "onednn", "opencv": shared by clones, read-only
+  std::unique_ptr<OneDnnResNet> onednn;          // "onednn"
+  dnn::Net cv_net;                               // "opencv"
+  std::unique_ptr<anet_type> dlib_net;           // "dlib"
+
+  // Builds the engine's network from `weights` (for "onednn" and "opencv").
+  Status BuildFromWeights() {
+    if (engine == "onednn") {
+      auto net = OneDnnResNet::Build(weights);
+      if (!net.ok()) return net.status();
+      onednn = std::move(*net);
+      return Status::Ok();
+    }
+    auto graph = GraphBuilder(*weights).Build();
+    if (!graph.ok()) return graph.status();
+    cv_net = *graph;
+    return Status::Ok();
+  }
 };
 
 DescriptorNet::DescriptorNet(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -208,8 +207,9 @@ DescriptorNet::~DescriptorNet() = default;
 
 Result<std::unique_ptr<DescriptorNet>> DescriptorNet::Load(std::string bytes, const std::filesystem::path& model_file,
                                                            std::string_view engine) {
-  if (engine != "opencv" && engine != "dlib")
-    return Status::InvalidInput("bad_option", "descriptor engine must be opencv or dlib, not '" + std::string(engine) + "'");
+  if (engine != "onednn" && engine != "opencv" && engine != "dlib")
+    return Status::InvalidInput("bad_option",
+                                "descriptor engine must be onednn, opencv or dlib, not '" + std::string(engine) + "'");
   auto net = std::make_unique<anet_type>();
   try {
     std::istringstream in(std::move(bytes));
@@ -225,13 +225,11 @@ Result<std::unique_ptr<DescriptorNet>> DescriptorNet::Load(std::string bytes, co
     impl->dlib_net = std::move(net);
   } else {
     try {
-      impl->weights = std::make_shared<const NetWeights>(ExtractWeights(*net));
-      auto graph = GraphBuilder(*impl->weights).Build();
-      if (!graph.ok()) return graph.status().WithContext(model_file.string());
-      impl->cv_net = *graph;
+      impl->weights = std::make_shared<const ResNetWeights>(ExtractWeights(*net));
+      if (Status s = impl->BuildFromWeights(); !s.ok()) return s.WithContext(model_file.string());
     } catch (const std::exception& e) {
-      return Status::Corruption("model_load_failed", "descriptor model " + model_file.string() +
-                                                         " does not build as an OpenCV graph (" + e.what() +
+      return Status::Corruption("model_load_failed", "descriptor model " + model_file.string() + " does not build for the " +
+                                                         impl->engine + " engine (" + e.what() +
                                                          "); set [face] descriptor_engine = \"dlib\" to bypass");
     }
   }
@@ -244,8 +242,8 @@ std::unique_ptr<DescriptorNet> DescriptorNet::Clone() const {
   if (impl_->dlib_net) impl->dlib_net = std::make_unique<anet_type>(*impl_->dlib_net);
   if (impl_->weights) {
     impl->weights = impl_->weights;
-    // The graph was built from these weights once already; it cannot fail the second time.
-    impl->cv_net = *GraphBuilder(*impl->weights).Build();
+    // Load() built the same network from these weights already; it cannot fail the second time.
+    (void)impl->BuildFromWeights();
   }
   return std::unique_ptr<DescriptorNet>(new DescriptorNet(std::move(impl)));
 }
@@ -264,9 +262,11 @@ Result<Descriptor> DescriptorNet::Describe(const cv::Mat& chip) {
       const dlib::matrix<float, 0, 1> v = (*impl_->dlib_net)(rgb);
       if (v.size() != 128) return Status::Internal("descriptor_failed", "the network returned a descriptor of the wrong size");
       for (long i = 0; i < 128; ++i) d[static_cast<size_t>(i)] = v(i);
+    } else if (impl_->onednn) {
+      return impl_->onednn->Describe(chip);
     } else {
       // swapRB: BGR chip → R, G, B planes; the mean is given in that (swapped) order.
-      impl_->cv_net.setInput(dnn::blobFromImage(chip, 1.0 / 256, cv::Size(), cv::Scalar(kMeanRed, kMeanGreen, kMeanBlue),
+      impl_->cv_net.setInput(dnn::blobFromImage(chip, kInputScale, cv::Size(), cv::Scalar(kMeanRed, kMeanGreen, kMeanBlue),
                                                 /*swapRB=*/true, /*crop=*/false));
       const cv::Mat out = impl_->cv_net.forward();
       if (out.total() != 128) return Status::Internal("descriptor_failed", "the network returned a descriptor of the wrong size");

@@ -80,10 +80,11 @@ struct VisionOptions {
   // the "multiple_faces" quality reason and the largest face is used.
   double secondary_face_ratio = 0.5;
   bool load_descriptor = true;       // false: skip the ResNet (landmark-only users, e.g. liveness)
-  // Which engine runs the ResNet: "opencv" (cv::dnn graph built from the dlib weights, ~1.5×
-  // faster) or "dlib" (dlib's own forward pass, the reference). Both give the same descriptor
-  // within 1e-3 per component (tests/vision).
-  std::string descriptor_engine = "opencv";
+  // Which engine runs the ResNet, all three from the same dlib model file: "onednn" (oneDNN's
+  // JIT convolutions, one core per call; ~2.5× dlib's speed), "opencv" (a cv::dnn graph, ~1.5×)
+  // or "dlib" (dlib's own forward pass, the reference). They give the same descriptor within
+  // 1e-3 per component (tests/vision).
+  std::string descriptor_engine = "onednn";
   // Describe() averages the descriptors of this many passes: the chip itself, then copies jittered
   // the way dlib's jitter_image() does (rotation ±3°, zoom 0–3 %, shift ±2 %, mirrored half the
   // time; a fixed seed, so the same chip always gives the same descriptor). 1 = one pass. dlib

@@ -1,6 +1,6 @@
 // eval-face: accuracy of the face pipeline on the shared face data.
 //
-//   eval-face [--data DIR] [--model-dir DIR] [--detector hog|yunet] [--engine opencv|dlib] [--threads N]
+//   eval-face [--data DIR] [--model-dir DIR] [--detector hog|yunet] [--engine onednn|opencv|dlib] [--threads N]
 //             [--sets lfw,tv-cast-a,...] [--jitter N] [--hog-threshold T] [--hog-retry T]
 //             [--upscale F] [--list-noface yes]
 //
