@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "app/cli.h"
+#include "app/options.h"
 #include "common/clock.h"
 #include "common/files.h"
 #include "common/log.h"
@@ -38,13 +39,6 @@ Status ConfigProblems(const config::Config& cfg) {
   auto p = cfg.problems();
   if (p.empty()) return Status::Ok();
   return Status::InvalidInput("config_invalid", cfg.source().string() + ": " + p.front());
-}
-
-store::StoreOptions StoreOptionsFrom(const config::Config& cfg) {
-  store::StoreOptions o;
-  o.path = cfg.GetPath("store.path");
-  o.key_file = cfg.GetPath("store.key_file");
-  return o;
 }
 
 Result<net::HttpsClientOptions> ClientOptionsFrom(const config::Config& cfg) {
@@ -200,7 +194,10 @@ void RegisterOutbox(CLI::App& app, CommandContext& ctx) {
     if (!secret.ok()) return fail(secret.status().WithContext(secret_path.string()));
     auto client = net::HttpsClient::Create(*client_opts);
     if (!client.ok()) return fail(client.status());
-    auto store = store::Store::Open(StoreOptionsFrom(*cfg));
+    auto store_options = BuildStoreOptions(*cfg);
+    if (!store_options.ok()) return fail(store_options.status());
+    store_options->create_if_missing = true;  // the worker may start before the first session
+    auto store = store::Store::Open(*store_options);
     if (!store.ok()) return fail(store.status());
     outbox::StoreOutboxQueue queue(**store);
     outbox::DeliveryWorker worker(queue, **client, *secret, SystemClock::Instance(), *delivery);
@@ -235,7 +232,9 @@ void RegisterOutbox(CLI::App& app, CommandContext& ctx) {
     auto fail = [&](const Status& st) { ctx.exit_code = ReportError(st, *replay_json); };
     auto cfg = LoadConfig(*replay_config);
     if (!cfg.ok()) return fail(cfg.status());
-    auto store = store::Store::Open(StoreOptionsFrom(*cfg));
+    auto store_options = BuildStoreOptions(*cfg);
+    if (!store_options.ok()) return fail(store_options.status());
+    auto store = store::Store::Open(*store_options);
     if (!store.ok()) return fail(store.status());
     auto row = (*store)->GetOutbox(*replay_id);
     if (!row.ok()) return fail(row.status());
@@ -245,10 +244,11 @@ void RegisterOutbox(CLI::App& app, CommandContext& ctx) {
     if (!disabled.ok()) return fail(disabled.status());
     for (const auto& e : *disabled)
       if (e.endpoint == row->endpoint) {
-        if (Status st = (*store)->EnableEndpoint(e.endpoint); !st.ok()) return fail(st);
+        if (Status st = (*store)->EnableEndpoint(e.endpoint, SystemClock::Instance().NowUnixSeconds(), "cli"); !st.ok())
+          return fail(st);
         reenabled = true;
       }
-    if (Status st = (*store)->Replay(*replay_id, SystemClock::Instance().NowUnixSeconds()); !st.ok()) return fail(st);
+    if (Status st = (*store)->Replay(*replay_id, SystemClock::Instance().NowUnixSeconds(), "cli"); !st.ok()) return fail(st);
     if (*replay_json) {
       PrintJson({{"id", *replay_id}, {"webhook_id", row->webhook_id}, {"state", "pending"}, {"endpoint_reenabled", reenabled}});
     } else {

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "app/cli.h"
+#include "app/options.h"
 #include "audit/audit.h"
 #include "common/clock.h"
 #include "common/files.h"
@@ -27,24 +28,11 @@ Result<config::Config> LoadConfig(const std::string& path) {
   return cfg;
 }
 
-Result<store::StoreOptions> StoreOptionsFrom(const config::Config& cfg) {
-  store::StoreOptions o;
-  o.path = cfg.GetPath("store.path");
-  o.key_file = cfg.GetPath("store.key_file");
-  o.create_if_missing = false;
-  o.audit_hasher = audit::ChainHasher();
-  auto problems = cfg.problems();
-  if (!problems.empty()) return Status::InvalidInput("config_invalid", cfg.source().string() + ": " + problems.front());
-  if (o.path.empty()) return Status::InvalidInput("config_invalid", "[store].path is not set in " + cfg.source().string());
-  if (o.key_file.empty()) return Status::InvalidInput("config_invalid", "[store].key_file is not set in " + cfg.source().string());
-  return o;
-}
-
 Result<std::unique_ptr<store::Store>> OpenFromConfig(const std::string& config_path, store::StoreOptions* out_options = nullptr,
                                                      config::Config* out_cfg = nullptr) {
   auto cfg = LoadConfig(config_path);
   if (!cfg.ok()) return cfg.status();
-  auto opts = StoreOptionsFrom(cfg.value());
+  auto opts = BuildStoreOptions(cfg.value());
   if (!opts.ok()) return opts.status();
   if (out_options) *out_options = opts.value();
   if (out_cfg) *out_cfg = cfg.value();

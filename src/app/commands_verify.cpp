@@ -3,7 +3,6 @@
 
 #include "app/cli.h"
 #include "app/options.h"
-#include "audit/audit.h"
 #include "outbox/device_identity.h"
 #include "outbox/worker.h"
 #include "store/store.h"
@@ -68,18 +67,17 @@ int RunVerify(const VerifyArgs& a) {
   if (cfg->Has("store.path")) {
     if (!cfg->Has("lender.url"))
       return ReportError(Status::InvalidInput("config_invalid", a.config + ": [store] is set but [lender].url is not; set where results go"), a.json);
-    store::StoreOptions so;
-    so.path = cfg->GetPath("store.path");
-    so.key_file = cfg->GetPath("store.key_file");
-    so.audit_hasher = audit::ChainHasher();
-    auto opened = store::Store::Open(so);
+    auto so = BuildStoreOptions(*cfg);
+    if (!so.ok()) return ReportError(so.status(), a.json);
+    so->create_if_missing = true;  // the first session creates the store
+    auto opened = store::Store::Open(*so);
     if (!opened.ok()) return ReportError(opened.status().WithContext("opening the store"), a.json);
     db = std::move(*opened);
     auto loaded = outbox::DeviceSigner::Load(cfg->GetPath("device.key_file"), cfg->GetPath("device.cert_chain"));
     if (!loaded.ok()) return ReportError(loaded.status().WithContext("loading the device identity (run veridge keys init)"), a.json);
     signer.emplace(std::move(*loaded));
     auto schedule = cfg->GetDurationList("outbox.retry_schedule", outbox::DefaultRetrySchedule());
-    sink = std::make_unique<verify::StoreSink>(*db, *signer, cfg->GetString("lender.url"), so.path.string(),
+    sink = std::make_unique<verify::StoreSink>(*db, *signer, cfg->GetString("lender.url"), so->path.string(),
                                                schedule.empty() ? std::chrono::milliseconds(0) : schedule.front(),
                                                SystemClock::Instance());
     (*verifier)->SetSink(sink.get());

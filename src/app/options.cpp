@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "audit/audit.h"
 #include "policy/policy.h"
 
 namespace veridge::app {
@@ -92,6 +93,19 @@ Result<std::optional<verify::CertificateFactorOptions>> BuildCertificateOptions(
     return Status::InvalidInput("config_invalid", "[certificate].stale_crl must be \"rejected\" or \"review\"");
   o.validation.purpose = pki::Purpose::kClient;
   return std::optional<verify::CertificateFactorOptions>(std::move(o));
+}
+
+Result<store::StoreOptions> BuildStoreOptions(const config::Config& cfg) {
+  store::StoreOptions o;
+  o.path = cfg.GetPath("store.path");
+  o.key_file = cfg.GetPath("store.key_file");
+  o.create_if_missing = false;
+  o.audit_hasher = audit::ChainHasher();
+  auto problems = cfg.problems();
+  if (!problems.empty()) return Status::InvalidInput("config_invalid", cfg.source().string() + ": " + problems.front());
+  if (o.path.empty()) return Status::InvalidInput("config_invalid", "[store].path is not set in " + cfg.source().string());
+  if (o.key_file.empty()) return Status::InvalidInput("config_invalid", "[store].key_file is not set in " + cfg.source().string());
+  return o;
 }
 
 Result<config::Config> LoadConfigStrict(const std::string& path) {

@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "liveness/liveness.h"
+#include "store/store.h"
 #include "verify/certificate_factor.h"
 #include "verify/verify.h"
 
@@ -29,6 +30,11 @@ Result<LivenessSetup> BuildLivenessSetup(const config::Config& cfg);
 // [certificate] → the certificate factor's options; std::nullopt when no pkcs11_module is set
 // (the factor is then not run, and the policy reports it missing if it is required).
 Result<std::optional<verify::CertificateFactorOptions>> BuildCertificateOptions(const config::Config& cfg);
+
+// [store] → StoreOptions for an existing store (create_if_missing = false), with the audit hasher:
+// every store the app opens can append audit events (decisions, dead letters, replays, rekeys).
+// Code config_invalid when the config has type problems or [store].path / key_file is unset.
+Result<store::StoreOptions> BuildStoreOptions(const config::Config& cfg);
 
 // Loads the config and fails (code config_invalid) on any type problem: a wrong config fails closed.
 Result<config::Config> LoadConfigStrict(const std::string& path);

@@ -12,6 +12,7 @@
 #include <array>
 #include <cerrno>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "common/files.h"
 #include "common/hex.h"
@@ -68,6 +69,8 @@ Status Translate(int rc, sqlite3* db, const std::string& what, Phase phase) {
 
 namespace {
 
+// The actor of the audit events the delivery worker's outcomes cause (dead letter, 410).
+constexpr const char* kDeliveryActor = "system:outbox";
 constexpr const char* kZeroHash = "0000000000000000000000000000000000000000000000000000000000000000";
 // SQLCipher 3.x defaults to 1024-byte pages; 4096 suits ~100 KB evidence blobs better. It must be
 // set identically on every open (it is part of the file format), so it is a constant here.
@@ -378,6 +381,21 @@ struct Store::Impl {
       }));
     }
     return Status::Ok();
+  }
+
+  // Appends the audit event of a change to outbox row `id` inside the caller's transaction:
+  // subject = the row's session, detail = its outbox id, webhook id and endpoint plus `detail`.
+  Status AuditOutboxChangeLocked(std::int64_t id, std::int64_t at, const std::string& actor, const std::string& action,
+                                 nlohmann::json detail) {
+    auto row = Prepare("SELECT session_id, webhook_id, endpoint FROM outbox WHERE id = ?");
+    if (!row.ok()) return row.status();
+    row->Bind(1, id);
+    const int rc = row->Step();
+    if (rc != SQLITE_ROW) return Translate(rc, db, "reading outbox row " + std::to_string(id) + " for its audit event");
+    detail["outbox_id"] = id;
+    detail["webhook_id"] = row->Text(1);
+    detail["endpoint"] = row->Text(2);
+    return AppendAuditLocked({AuditEvent{0, at, actor, action, row->Text(0), detail.dump(), "", ""}}).status();
   }
 
   // Appends events to the audit chain inside the caller's transaction.
@@ -911,8 +929,12 @@ Status Store::RecordAttempt(std::int64_t id, const Attempt& a, AttemptOutcome ou
     upd->Bind(3, a.error);
     if (outcome == AttemptOutcome::kRetry) upd->Bind(4, next_attempt_at);
     if (outcome != AttemptOutcome::kRetry) upd->Bind(5, a.at);
-    if (outcome == AttemptOutcome::kDead) upd->Bind(6, dead_reason.empty() ? std::string("retries exhausted") : dead_reason);
-    return I.StepDone(*upd, what);
+    const std::string reason = dead_reason.empty() ? std::string("retries exhausted") : dead_reason;
+    if (outcome == AttemptOutcome::kDead) upd->Bind(6, reason);
+    VERIDGE_RETURN_IF_ERROR(I.StepDone(*upd, what));
+    if (outcome != AttemptOutcome::kDead) return Status::Ok();
+    return I.AuditOutboxChangeLocked(id, a.at, kDeliveryActor, "outbox.dead_lettered",
+                                     {{"reason", reason}, {"attempts", a.attempt_no}, {"last_http_status", a.http_status}});
   });
 }
 
@@ -932,14 +954,21 @@ Status Store::DeadLetter(std::int64_t id, const std::string& reason, std::int64_
     upd->Bind(3, id);
     VERIDGE_RETURN_IF_ERROR(I.StepDone(*upd, "dead-lettering"));
     if (sqlite3_changes(I.db) == 0) return Status::NotFound("not_found", "no pending outbox row " + std::to_string(id));
-    return Status::Ok();
+    return I.AuditOutboxChangeLocked(id, at, kDeliveryActor, "outbox.dead_lettered", {{"reason", reason}});
   });
 }
 
-Status Store::Replay(std::int64_t id, std::int64_t now) {
+Status Store::Replay(std::int64_t id, std::int64_t now, const std::string& actor) {
   std::lock_guard lock(impl_->mu);
   auto& I = *impl_;
   return I.InTransaction("replaying outbox row " + std::to_string(id), [&]() -> Status {
+    auto prior = I.Prepare("SELECT state, attempts FROM outbox WHERE id = ?");
+    if (!prior.ok()) return prior.status();
+    prior->Bind(1, id);
+    const int rc = prior->Step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Translate(rc, I.db, "reading outbox row " + std::to_string(id));
+    const std::string previous_state = rc == SQLITE_ROW ? prior->Text(0) : "";
+    const std::int64_t previous_attempts = rc == SQLITE_ROW ? prior->Int(1) : 0;
     auto upd = I.Prepare(
         "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0, dead_reason = '', dead_at = NULL, delivered_at = NULL "
         "WHERE id = ? AND state IN ('dead', 'delivered')");
@@ -949,7 +978,8 @@ Status Store::Replay(std::int64_t id, std::int64_t now) {
     VERIDGE_RETURN_IF_ERROR(I.StepDone(*upd, "replaying"));
     if (sqlite3_changes(I.db) == 0)
       return Status::NotFound("not_found", "no dead or delivered outbox row " + std::to_string(id) + " (a pending row is already queued)");
-    return Status::Ok();
+    return I.AuditOutboxChangeLocked(id, now, actor, "outbox.replayed",
+                                     {{"previous_state", previous_state}, {"previous_attempts", previous_attempts}});
   });
 }
 
@@ -1036,18 +1066,23 @@ Status Store::DisableEndpoint(const std::string& endpoint, const std::string& re
     st->Bind(1, endpoint);
     st->Bind(2, at);
     st->Bind(3, reason);
-    return I.StepDone(*st, "disabling endpoint");
+    VERIDGE_RETURN_IF_ERROR(I.StepDone(*st, "disabling endpoint"));
+    return I.AppendAuditLocked({AuditEvent{0, at, kDeliveryActor, "endpoint.disabled", endpoint,
+                                           nlohmann::json{{"reason", reason}}.dump(), "", ""}})
+        .status();
   });
 }
 
-Status Store::EnableEndpoint(const std::string& endpoint) {
+Status Store::EnableEndpoint(const std::string& endpoint, std::int64_t at, const std::string& actor) {
   std::lock_guard lock(impl_->mu);
   auto& I = *impl_;
   return I.InTransaction("enabling endpoint", [&]() -> Status {
     auto st = I.Prepare("DELETE FROM disabled_endpoints WHERE endpoint = ?");
     if (!st.ok()) return st.status();
     st->Bind(1, endpoint);
-    return I.StepDone(*st, "enabling endpoint");
+    VERIDGE_RETURN_IF_ERROR(I.StepDone(*st, "enabling endpoint"));
+    if (sqlite3_changes(I.db) == 0) return Status::Ok();  // was not disabled: nothing changed, nothing to audit
+    return I.AppendAuditLocked({AuditEvent{0, at, actor, "endpoint.enabled", endpoint, "{}", "", ""}}).status();
   });
 }
 

@@ -18,6 +18,10 @@
 //  * Transactions: CommitDecision writes the session, its factor results, evidence, descriptors,
 //    its audit events and its outbox row in ONE transaction (all or nothing). Every other mutating
 //    call is one transaction too. Nothing is half-written after a crash (WAL + synchronous=FULL).
+//  * Audit of delivery: dead-lettering a result, replaying it, and disabling or re-enabling an
+//    endpoint each append an audit event ("outbox.dead_lettered", "outbox.replayed",
+//    "endpoint.disabled", "endpoint.enabled") in the same transaction as the change, so neither
+//    exists without the other. These calls therefore need StoreOptions::audit_hasher.
 //  * Thread-safety: a Store owns one SQLite connection guarded by a mutex; every method may be
 //    called from any thread (calls are serialised). Several processes (verify, outbox run) may open
 //    the same file: WAL lets readers run beside one writer; a writer waits up to busy_timeout.
@@ -277,8 +281,8 @@ class Store {
   Status MarkDelivered(std::int64_t id, const Attempt& attempt);                 // = kDelivered
   Status DeadLetter(std::int64_t id, const std::string& reason, std::int64_t at);  // no attempt
   // A dead (or delivered) row goes back to pending, due at `now`, attempts reset to 0; keeps its
-  // webhook_id so the lender deduplicates it.
-  Status Replay(std::int64_t id, std::int64_t now);
+  // webhook_id so the lender deduplicates it. `actor` (who asked: "cli", "console") is audited.
+  Status Replay(std::int64_t id, std::int64_t now, const std::string& actor);
   Result<OutboxMessage> GetOutbox(std::int64_t id);
   Result<std::vector<OutboxMessage>> ListOutbox(std::optional<OutboxState> state, int limit, int offset = 0);
   Result<std::vector<AttemptRow>> ListAttempts(std::int64_t id);
@@ -288,7 +292,7 @@ class Store {
   Result<std::optional<std::int64_t>> NextClaimableAt();
   // A 410 from the lender disables its endpoint: ClaimDue skips its rows until re-enabled.
   Status DisableEndpoint(const std::string& endpoint, const std::string& reason, std::int64_t at);
-  Status EnableEndpoint(const std::string& endpoint);
+  Status EnableEndpoint(const std::string& endpoint, std::int64_t at, const std::string& actor);
   Result<std::vector<EndpointState>> DisabledEndpoints();
 
   // -- retention --

@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "audit/audit.h"
 #include "lender/lender_fixture.h"
 #include "outbox/device_identity.h"
 #include "outbox/signing.h"
@@ -59,6 +60,7 @@ std::vector<outbox::SignedResult> CommitDecisions(const TempDir& dir, const std:
   store::StoreOptions so;
   so.path = dir / "veridge.db";
   so.key_file = dir / "keys/store.key";
+  so.audit_hasher = audit::ChainHasher();  // dead letters and replays are audited
   auto db = store::Store::Open(so).value();
   std::vector<outbox::SignedResult> out;
   const auto now = SystemClock::Instance().NowUnixSeconds();

@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "audit/audit.h"
 #include "lender/lender_fixture.h"
 #include "outbox/device_identity.h"
 #include "outbox/worker.h"
@@ -71,6 +72,7 @@ TEST_CASE("SIGKILLed outbox runs lose no committed decision and never change a w
   store::StoreOptions so;
   so.path = dir / "veridge.db";
   so.key_file = dir / "keys/store.key";
+  so.audit_hasher = audit::ChainHasher();  // dead letters and replays are audited
   std::map<std::string, std::string> committed;  // webhook_id -> session_id
   auto commit = [&](int i) {
     auto db = store::Store::Open(so);

@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "audit/audit.h"
 #include "lender/lender_fixture.h"
 #include "outbox/device_identity.h"
 #include "outbox/signing.h"
@@ -48,6 +49,7 @@ struct Rig {
     store::StoreOptions so;
     so.path = dir / "veridge.db";
     so.key_file = ko.store_key_file;
+    so.audit_hasher = audit::ChainHasher();  // dead letters and replays are audited
     auto opened = store::Store::Open(so);
     if (!opened.ok()) { error = opened.status().ToString(); return; }
     db = std::move(*opened);
@@ -253,11 +255,20 @@ TEST_CASE("410 over real HTTPS dead-letters, disables the endpoint, and replay k
   REQUIRE(dead->size() == 1);
   CHECK((*dead)[0].webhook_id == sr.webhook_id);
   CHECK((*dead)[0].dead_reason.find("410") != std::string::npos);
-  REQUIRE(rig.db->Replay((*dead)[0].id, now).ok());
+  REQUIRE(rig.db->Replay((*dead)[0].id, now, "cli").ok());
   auto again = rig.db->GetOutbox((*dead)[0].id);
   REQUIRE(again.ok());
   CHECK(again->state == store::OutboxState::kPending);
   CHECK(again->webhook_id == sr.webhook_id);
+  // The 410, the dead letter and the replay are in the audit chain, in that order, and it verifies.
+  std::vector<std::string> actions;
+  const auto events = rig.db->ListAudit(0, 100).value();
+  for (const auto& e : events) actions.push_back(e.action + " " + e.actor);
+  CHECK(actions == std::vector<std::string>{"endpoint.disabled system:outbox", "outbox.dead_lettered system:outbox",
+                                            "outbox.replayed cli"});
+  auto verified = audit::Verify(*rig.db);
+  REQUIRE(verified.ok());
+  CHECK(verified->ok);
 }
 
 TEST_CASE("Lender down: the row stays pending with the transport error recorded") {

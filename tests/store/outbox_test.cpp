@@ -1,4 +1,6 @@
 // Outbox repository: claim with lease, attempts, delivered, retry, dead letter, replay, endpoints.
+#include <nlohmann/json.hpp>
+
 #include "store/store_fixture.h"
 
 using namespace veridge;
@@ -10,6 +12,15 @@ void AddDecision(store::Store& s, const std::string& id, std::int64_t due, const
   r.outbox->next_attempt_at = due;
   r.outbox->endpoint = endpoint;
   REQUIRE(s.CommitDecision(r).ok());
+}
+
+// The audit events after the decisions' own, as "action actor subject".
+std::vector<std::string> DeliveryAudit(store::Store& s) {
+  std::vector<std::string> out;
+  const auto events = s.ListAudit(0, 100).value();
+  for (const auto& e : events)
+    if (e.action != "session.decided") out.push_back(e.action + " " + e.actor + " " + e.subject);
+  return out;
 }
 }  // namespace
 
@@ -90,7 +101,7 @@ TEST_CASE("dead letter and replay keep the webhook id") {
   auto c = s->CountOutbox(100);
   CHECK(c->dead == 2);
   CHECK(c->due == 0);
-  REQUIRE(s->Replay(rows->at(0).id, 200).ok());
+  REQUIRE(s->Replay(rows->at(0).id, 200, "cli").ok());
   auto m = s->GetOutbox(rows->at(0).id);
   CHECK(m->state == store::OutboxState::kPending);
   CHECK(m->attempts == 0);
@@ -100,7 +111,36 @@ TEST_CASE("dead letter and replay keep the webhook id") {
   auto again = s->ClaimDue(200, 10);
   REQUIRE(again->size() == 1);
   CHECK(again->at(0).webhook_id == "msg_a");
-  CHECK(s->Replay(rows->at(0).id, 200).code() == "not_found");  // already pending
+  CHECK(s->Replay(rows->at(0).id, 200, "cli").code() == "not_found");  // already pending
+  // Each change is in the audit chain, with who did it and the session it concerns; a refused
+  // change (the second dead letter, the second replay) left no event.
+  CHECK(DeliveryAudit(*s) == std::vector<std::string>{"outbox.dead_lettered system:outbox a",
+                                                      "outbox.dead_lettered system:outbox b",
+                                                      "outbox.replayed cli a"});
+  auto events = s->ListAudit(0, 100).value();
+  auto detail = nlohmann::json::parse(events.back().detail_json);
+  CHECK(detail["webhook_id"] == "msg_a");
+  CHECK(detail["previous_state"] == "dead");
+  CHECK(detail["previous_attempts"] == 1);
+  CHECK(nlohmann::json::parse(events[events.size() - 3].detail_json)["reason"] == "retries exhausted after 8 attempts");
+  auto verified = audit::Verify(*s);
+  REQUIRE(verified.ok());
+  CHECK(verified->ok);
+}
+
+TEST_CASE("a store opened without the audit hasher refuses to dead-letter, and the row stays pending") {
+  StoreFixture f;
+  f.Open().reset();
+  store::StoreOptions o = f.Options();
+  o.audit_hasher = nullptr;
+  auto s = store::Store::Open(o);
+  REQUIRE(s.ok());
+  auto r = MakeDecision("a", 1000, "ref", FakeJpeg("J", 500), "desc");
+  r.audit.clear();
+  REQUIRE((*s)->CommitDecision(r).ok());
+  const auto id = (*s)->ClaimDue(2000, 1)->at(0).id;
+  CHECK((*s)->DeadLetter(id, "payload refused", 2000).code() == "audit_hasher_missing");
+  CHECK((*s)->GetOutbox(id)->state == store::OutboxState::kPending);
 }
 
 TEST_CASE("a disabled endpoint (410) is skipped until enabled") {
@@ -117,9 +157,12 @@ TEST_CASE("a disabled endpoint (410) is skipped until enabled") {
   REQUIRE(dis->size() == 1);
   CHECK(dis->at(0).reason == "HTTP 410 Gone");
   CHECK(s->NextClaimableAt().value() == 160);  // b leased until 100 + 60; a's endpoint is off
-  REQUIRE(s->EnableEndpoint("https://gone.test/hook").ok());
+  REQUIRE(s->EnableEndpoint("https://gone.test/hook", 300, "cli").ok());
   CHECK(s->NextClaimableAt().value() == 100);
   due = s->ClaimDue(100, 10);
   REQUIRE(due->size() == 1);
   CHECK(due->at(0).webhook_id == "msg_a");
+  REQUIRE(s->EnableEndpoint("https://gone.test/hook", 400, "cli").ok());  // not disabled: no change, no event
+  CHECK(DeliveryAudit(*s) == std::vector<std::string>{"endpoint.disabled system:outbox https://gone.test/hook",
+                                                      "endpoint.enabled cli https://gone.test/hook"});
 }

@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/audit.h"
 #include "common/log.h"
 #include "net/https_client.h"
 #include "outbox/device_identity.h"
@@ -171,6 +172,7 @@ int main(int argc, char** argv) {
   store::StoreOptions so;
   so.path = dir / "veridge.db";
   so.key_file = ko.store_key_file;
+  so.audit_hasher = audit::ChainHasher();  // dead letters and replays are audited
   auto committer = store::Store::Open(so).value();   // verify/'s connection
   auto deliverer = store::Store::Open(so).value();   // outbox run's connection
   net::HttpsClientOptions co;
