@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <functional>
+#include <optional>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -83,7 +85,116 @@ bool SeveralFaces(const std::vector<cv::Rect>& boxes, double ratio) {
 
 bool Contains(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
 
+// Hands every frame it reads to an observer as well, so that liveness and the face factor see the
+// same frames from ONE read of the capture. For a camera this is what makes the match come from
+// the moment liveness judged live: reading the device twice would give two different moments.
+class TeeSource : public capture::FrameSource {
+ public:
+  TeeSource(capture::FrameSource& inner, std::function<void(const capture::Frame&)> observer)
+      : inner_(inner), observer_(std::move(observer)) {}
+  Result<std::optional<capture::Frame>> Next() override {
+    auto next = inner_.Next();
+    if (!next.ok()) error_ = next.status();
+    else if (next->has_value()) observer_(**next);
+    return next;
+  }
+  const capture::SourceInfo& info() const override { return inner_.info(); }
+  bool truncated() const override { return inner_.truncated(); }
+  const Status& error() const { return error_; }  // the read error that ended the stream, if any
+
+ private:
+  capture::FrameSource& inner_;
+  std::function<void(const capture::Frame&)> observer_;
+  Status error_;
+};
+
 }  // namespace
+
+// The face factor's view of the capture, fed one frame at a time (by its own read, or alongside
+// liveness): analyses every sample_every-th frame of the first max_frames (and of the first
+// max_duration_ms of source time) and keeps the best_frames best candidates. Stops at the first
+// analysis error, which the factor then reports.
+class FrameSampler {
+ public:
+  FrameSampler(vision::FaceAnalyzer& analyzer, const FaceFactorOptions& options, double max_duration_ms)
+      : analyzer_(analyzer), options_(options), max_duration_ms_(max_duration_ms) {}
+
+  void Offer(const capture::Frame& frame) {
+    if (!error.ok()) return;
+    if (frames_read == 0) first_timestamp_ms_ = frame.timestamp_ms;
+    if (frames_read >= options_.max_frames || frame.timestamp_ms - first_timestamp_ms_ > max_duration_ms_) {
+      cut = true;
+      return;
+    }
+    if (frames_read++ % options_.sample_every != 0) return;
+    ++analysed;
+    auto boxes = analyzer_.Detect(frame.bgr);
+    if (!boxes.ok()) {
+      error = boxes.status();
+      return;
+    }
+    if (boxes->empty()) {
+      ++without;
+      return;
+    }
+    const bool several = SeveralFaces(*boxes, options_.secondary_face_ratio);
+    if (several) ++with_several;
+    else ++with_one_face;
+    auto c = MakeCandidate(frame.bgr, *boxes, several);
+    if (!c) return;
+    c->frame_index = frame.index;
+    c->timestamp_ms = frame.timestamp_ms;
+    if (static_cast<int>(best.size()) < options_.best_frames || c->Score() > best.back().Score()) {
+      c->frame = frame.bgr.clone();
+      Keep(std::move(*c));
+    }
+  }
+
+  // The frame liveness chose competes with the sampled ones (it is inside the live segment too).
+  void OfferLivenessFrame(const cv::Mat& frame) {
+    auto boxes = analyzer_.Detect(frame);
+    if (!boxes.ok() || boxes->empty()) return;
+    const bool several = SeveralFaces(*boxes, options_.secondary_face_ratio);
+    auto c = MakeCandidate(frame, *boxes, several);
+    if (!c) return;
+    if (several) ++with_several;
+    c->frame_index = -1;
+    c->frame = frame;
+    Keep(std::move(*c));
+  }
+
+  std::vector<Candidate> best;  // at most best_frames, best first
+  int frames_read = 0, analysed = 0, with_one_face = 0, with_several = 0, without = 0;
+  bool cut = false;       // frames past max_frames / max_duration_ms were left out
+  Status error;           // analysis error (the detector failed)
+  Status capture_error;   // the capture could not be opened or read to its end
+  bool truncated = false; // the capture source itself was cut at its bounds
+
+ private:
+  std::optional<Candidate> MakeCandidate(const cv::Mat& bgr, const std::vector<cv::Rect>& boxes, bool several) {
+    const cv::Rect& box = boxes.front();  // largest first
+    auto lm = analyzer_.Landmarks(bgr, box);
+    if (!lm.ok()) return std::nullopt;
+    auto chip = analyzer_.AlignChip(bgr, *lm);
+    if (!chip.ok()) return std::nullopt;
+    Candidate c;
+    c.landmarks = *lm;
+    c.chip = *chip;
+    c.quality = analyzer_.Quality(box, *lm, *chip, several ? static_cast<int>(boxes.size()) : 1);
+    return c;
+  }
+
+  void Keep(Candidate c) {
+    best.push_back(std::move(c));
+    std::sort(best.begin(), best.end(), [](const Candidate& a, const Candidate& b) { return a.Score() > b.Score(); });
+    if (static_cast<int>(best.size()) > options_.best_frames) best.pop_back();
+  }
+
+  vision::FaceAnalyzer& analyzer_;
+  const FaceFactorOptions& options_;
+  double max_duration_ms_;
+  double first_timestamp_ms_ = 0;
+};
 
 nlohmann::json SessionResult::ToJson() const {
   nlohmann::json factors_json = nlohmann::json::object();
@@ -127,17 +238,21 @@ void Verifier::SetLiveness(std::unique_ptr<liveness::LivenessChecker> checker, l
   liveness_request_ = std::move(request);
 }
 
-FactorReport Verifier::LivenessFactor(const SessionRequest& request, cv::Mat* best_frame) {
+FactorReport Verifier::LivenessFactor(const SessionRequest& request, FrameSampler& sampler, cv::Mat* best_frame) {
   FactorReport rep;
   rep.result.name = "liveness";
   auto source = capture::OpenSource(request.capture, options_.capture);
   if (!source.ok()) {
+    sampler.capture_error = source.status();
     rep.result.outcome = policy::Outcome::kError;
     rep.result.reasons.push_back(source.status().code());
     rep.detail["message"] = source.status().message();
     return rep;
   }
-  auto r = liveness_->Check(**source, liveness_request_);
+  TeeSource tee(**source, [&sampler](const capture::Frame& f) { sampler.Offer(f); });
+  auto r = liveness_->Check(tee, liveness_request_);
+  sampler.capture_error = tee.error();
+  sampler.truncated = tee.truncated();
   if (!r.ok()) {
     rep.result.outcome = policy::Outcome::kError;
     rep.result.reasons.push_back(r.status().code());
@@ -152,8 +267,27 @@ FactorReport Verifier::LivenessFactor(const SessionRequest& request, cv::Mat* be
   return rep;
 }
 
-FactorReport Verifier::FaceFactor(const vision::FaceAnalysis& reference, const SessionRequest& request,
-                                  const cv::Mat& live_best_frame, SessionResult& out) {
+void Verifier::ReadCapture(const SessionRequest& request, FrameSampler& sampler) {
+  capture::CaptureOptions co = options_.capture;
+  co.max_frames = std::min<std::int64_t>(co.max_frames, options_.face.max_frames);
+  auto source = capture::OpenSource(request.capture, co);
+  if (!source.ok()) {
+    sampler.capture_error = source.status();
+    return;
+  }
+  while (true) {
+    auto next = (*source)->Next();
+    if (!next.ok()) {
+      sampler.capture_error = next.status();
+      return;
+    }
+    if (!next->has_value()) break;
+    sampler.Offer(**next);
+  }
+  sampler.truncated = (*source)->truncated();
+}
+
+FactorReport Verifier::FaceFactor(const vision::FaceAnalysis& reference, const FrameSampler& sampler, SessionResult& out) {
   std::vector<Evidence>& evidence = out.evidence;
   FactorReport rep;
   rep.result.name = "face";
@@ -164,74 +298,13 @@ FactorReport Verifier::FaceFactor(const vision::FaceAnalysis& reference, const S
     rep.detail["message"] = message;
     return rep;
   };
-
-  capture::CaptureOptions co = options_.capture;
-  co.max_frames = std::min<std::int64_t>(co.max_frames, fo.max_frames);
-  // With liveness on, the match must come from the segment liveness judged live.
-  if (liveness_) co.max_duration_ms = std::min(co.max_duration_ms, liveness_->options().max_session_ms);
-  auto source = capture::OpenSource(request.capture, co);
-  if (!source.ok()) return fail(policy::Outcome::kError, source.status().code(), source.status().message());
-
-  std::vector<Candidate> best;  // at most fo.best_frames, best first
-  int frames_read = 0, analysed = 0, with_one_face = 0, with_several = 0, without = 0;
-  while (true) {
-    auto next = (*source)->Next();
-    if (!next.ok()) return fail(policy::Outcome::kError, next.status().code(), next.status().message());
-    if (!next->has_value()) break;
-    capture::Frame& frame = **next;
-    if (frames_read++ % fo.sample_every != 0) continue;
-    ++analysed;
-    auto boxes = analyzer_->Detect(frame.bgr);
-    if (!boxes.ok()) return fail(policy::Outcome::kError, boxes.status().code(), boxes.status().message());
-    if (boxes->empty()) {
-      ++without;
-      continue;
-    }
-    const bool several = SeveralFaces(*boxes, fo.secondary_face_ratio);
-    if (several) ++with_several;
-    else ++with_one_face;
-    const cv::Rect& box = boxes->front();  // largest first
-    auto lm = analyzer_->Landmarks(frame.bgr, box);
-    if (!lm.ok()) continue;
-    auto chip = analyzer_->AlignChip(frame.bgr, *lm);
-    if (!chip.ok()) continue;
-    Candidate c;
-    c.frame_index = frame.index;
-    c.timestamp_ms = frame.timestamp_ms;
-    c.landmarks = *lm;
-    c.chip = *chip;
-    c.quality = analyzer_->Quality(box, *lm, *chip, several ? static_cast<int>(boxes->size()) : 1);
-    double score = c.Score();
-    if (static_cast<int>(best.size()) < fo.best_frames || score > best.back().Score()) {
-      c.frame = frame.bgr.clone();
-      best.push_back(std::move(c));
-      std::sort(best.begin(), best.end(), [](const Candidate& a, const Candidate& b) { return a.Score() > b.Score(); });
-      if (static_cast<int>(best.size()) > fo.best_frames) best.pop_back();
-    }
-  }
-  if (!live_best_frame.empty()) {
-    // The frame liveness chose competes with the sampled ones (it is inside the live segment too).
-    auto boxes = analyzer_->Detect(live_best_frame);
-    if (boxes.ok() && !boxes->empty()) {
-      auto lm = analyzer_->Landmarks(live_best_frame, boxes->front());
-      auto chip = lm.ok() ? analyzer_->AlignChip(live_best_frame, *lm) : Result<cv::Mat>(lm.status());
-      if (chip.ok()) {
-        Candidate c;
-        c.frame_index = -1;
-        c.landmarks = *lm;
-        c.chip = *chip;
-        c.frame = live_best_frame;
-        const bool several = SeveralFaces(*boxes, fo.secondary_face_ratio);
-        if (several) ++with_several;
-        c.quality = analyzer_->Quality(boxes->front(), *lm, *chip, several ? static_cast<int>(boxes->size()) : 1);
-        best.push_back(std::move(c));
-        std::sort(best.begin(), best.end(), [](const Candidate& a, const Candidate& b) { return a.Score() > b.Score(); });
-        if (static_cast<int>(best.size()) > fo.best_frames) best.pop_back();
-      }
-    }
-  }
-  rep.detail["frames"] = {{"read", frames_read}, {"analysed", analysed}, {"one_face", with_one_face},
-                          {"several_faces", with_several}, {"no_face", without}, {"truncated", (*source)->truncated()}};
+  for (const Status* st : {&sampler.capture_error, &sampler.error})
+    if (!st->ok()) return fail(policy::Outcome::kError, st->code(), st->message());
+  rep.detail["frames"] = {{"read", sampler.frames_read},         {"analysed", sampler.analysed},
+                          {"one_face", sampler.with_one_face},   {"several_faces", sampler.with_several},
+                          {"no_face", sampler.without},          {"truncated", sampler.truncated || sampler.cut}};
+  const std::vector<Candidate>& best = sampler.best;
+  const int with_several = sampler.with_several;
   if (best.empty()) return fail(policy::Outcome::kFailed, "no_face_in_capture", "no face was found in the capture; ask the applicant to face the camera");
 
   std::vector<double> distances;
@@ -301,10 +374,22 @@ Result<SessionResult> Verifier::Run(const SessionRequest& request) {
   out.templates.push_back({"face_reference", std::string(reinterpret_cast<const char*>(reference->descriptor.data()),
                                                          sizeof(float) * reference->descriptor.size())});
 
-  cv::Mat live_best_frame;
+  // One read of the capture feeds both factors. With liveness on, the face factor samples the very
+  // frames liveness reads, within its time bound (the match comes from the live segment), and the
+  // best frame liveness chose competes with them.
+  FrameSampler sampler(*analyzer_, options_.face,
+                       liveness_ ? std::min(options_.capture.max_duration_ms, liveness_->options().max_session_ms)
+                                 : options_.capture.max_duration_ms);
   std::optional<FactorReport> live;
-  if (liveness_) live = LivenessFactor(request, &live_best_frame);
-  out.factors.push_back(FaceFactor(*reference, request, live_best_frame, out));
+  if (liveness_) {
+    cv::Mat live_best_frame;
+    live = LivenessFactor(request, sampler, &live_best_frame);
+    if (!live_best_frame.empty() && sampler.capture_error.ok() && sampler.error.ok())
+      sampler.OfferLivenessFrame(live_best_frame);
+  } else {
+    ReadCapture(request, sampler);
+  }
+  out.factors.push_back(FaceFactor(*reference, sampler, out));
   if (live) out.factors.push_back(std::move(*live));
   SessionContext ctx{request, out.session_id};
   for (auto& p : providers_) out.factors.push_back(p->Evaluate(ctx));

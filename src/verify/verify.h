@@ -119,15 +119,17 @@ class ResultSink {
   virtual Result<nlohmann::json> Commit(const SessionResult& result) = 0;
 };
 
+class FrameSampler;  // verify.cpp: the face factor's frames and candidates
+
 class Verifier {
  public:
   static Result<std::unique_ptr<Verifier>> Create(const VerifyOptions& options, const Clock& clock = SystemClock::Instance());
   ~Verifier();
 
   void AddFactor(std::unique_ptr<FactorProvider> provider);
-  // Enables the liveness factor: it runs first, over the same capture; the face factor then only
-  // uses frames from the segment liveness analysed (the match comes from the live segment) and
-  // also compares the best frame liveness chose.
+  // Enables the liveness factor. The capture is then read once, by liveness, and the face factor
+  // samples the same frames as they are read (for a camera: the same moment, not a second window),
+  // within liveness's time bound, and also compares the best frame liveness chose.
   void SetLiveness(std::unique_ptr<liveness::LivenessChecker> checker, liveness::CheckRequest request);
   void SetSink(ResultSink* sink);  // not owned; may be null
 
@@ -135,9 +137,11 @@ class Verifier {
 
  private:
   Verifier(const VerifyOptions& options, const Clock& clock, std::unique_ptr<vision::FaceAnalyzer> analyzer);
-  FactorReport FaceFactor(const vision::FaceAnalysis& reference, const SessionRequest& request,
-                          const cv::Mat& live_best_frame, SessionResult& out);
-  FactorReport LivenessFactor(const SessionRequest& request, cv::Mat* best_frame);
+  // The capture is read once: by liveness (which hands each frame to the sampler) when it is on,
+  // else by ReadCapture.
+  FactorReport LivenessFactor(const SessionRequest& request, FrameSampler& sampler, cv::Mat* best_frame);
+  void ReadCapture(const SessionRequest& request, FrameSampler& sampler);
+  FactorReport FaceFactor(const vision::FaceAnalysis& reference, const FrameSampler& sampler, SessionResult& out);
 
   VerifyOptions options_;
   const Clock& clock_;

@@ -151,6 +151,11 @@ TEST_CASE("Face + liveness on a real clip: approved, on its phone replay rejecte
   CHECK(Factor(*live, "liveness")->result.outcome == policy::Outcome::kPassed);
   CHECK(Factor(*live, "face")->result.outcome == policy::Outcome::kPassed);
   CHECK(live->decision.decision == policy::Decision::kApproved);
+  // One read of the clip fed both factors: the face factor saw exactly the frames liveness
+  // analysed (for a camera, the same moment rather than a second window after it).
+  const auto& face_frames = Factor(*live, "face")->detail["frames"];
+  CHECK(face_frames["read"] == Factor(*live, "liveness")->detail["frames"]);
+  CHECK(face_frames["analysed"] == (face_frames["read"].get<int>() + 2) / 3);  // every 3rd frame
 
   auto attack = (*v)->Run({dir / "ref.jpg", replay.string(), ""});
   REQUIRE(attack.ok());
