@@ -30,7 +30,7 @@ void AddCommon(CLI::App* cmd, const std::shared_ptr<FaceArgs>& a) {
   cmd->add_option("--model-dir", a->model_dir, "Model directory (default: $VERIDGE_MODEL_DIR, else " VERIDGE_DEFAULT_MODEL_DIR ")");
   cmd->add_option("--detector", a->detector, "Face detector: hog (default), yunet, auto")->check(CLI::IsMember({"hog", "yunet", "auto"}));
   cmd->add_option("--engine", a->engine, "Descriptor engine: onednn (default, fastest), opencv, or dlib (the reference)")
-      ->check(CLI::IsMember({"onednn", "opencv", "dlib"}));
+      ->check(CLI::IsMember(std::vector<std::string>(vision::kDescriptorEngines.begin(), vision::kDescriptorEngines.end())));
   cmd->add_option("--jitter", a->jitter, "Descriptor passes averaged (1 = one; 10 = the chip and 9 jittered copies)")
       ->check(CLI::Range(1, 100));
 }

@@ -59,7 +59,7 @@ Result<std::unique_ptr<FaceAnalyzer>> FaceAnalyzer::Create(const VisionOptions& 
   const bool verify = options.verify_checksums;
   if (options.detector != "hog" && options.detector != "yunet" && options.detector != "auto")
     return Status::InvalidInput("bad_option", "detector must be hog, yunet or auto, not '" + options.detector + "'");
-  if (options.descriptor_engine != "onednn" && options.descriptor_engine != "opencv" && options.descriptor_engine != "dlib")
+  if (!IsDescriptorEngine(options.descriptor_engine))
     return Status::InvalidInput("bad_option", "descriptor_engine must be onednn, opencv or dlib, not '" +
                                                   options.descriptor_engine + "'");
   if (options.jitter < 1 || options.jitter > 100)

@@ -74,8 +74,7 @@ class GraphBuilder {
   explicit GraphBuilder(const ResNetWeights& w) : w_(w) {}
 
   Result<dnn::Net> Build() {
-    if (w_.convs.size() != 29 || w_.affines.size() != 29 || w_.fc.rows != 128 || w_.fc.cols != 256)
-      return Fail("expected 29 convolutions, 29 affine layers and a 256→128 projection");
+    if (Status s = CheckResNetShapes(w_); !s.ok()) return s;
     Node x{0, 3, 150, 150};  // layer 0 is the network input
     x = ConvAffine(x, 32, 7, 2, /*relu=*/true);
     x = Pool(x, "max", 3, 2);
@@ -89,8 +88,7 @@ class GraphBuilder {
         x = Relu(AddPrev(branch, shortcut));
       }
     }
-    if (!error_.ok()) return error_;
-    if (x.h != 2 || x.w != 2 || x.c != 256) return Fail("unexpected feature map before the final pooling");
+    if (x.h != 2 || x.w != 2 || x.c != 256) return ResNetShapeError("unexpected feature map before the final pooling");
     dnn::LayerParams gap;
     gap.set("pool", "ave");
     gap.set("global_pooling", true);
@@ -110,8 +108,6 @@ class GraphBuilder {
     int id = 0, c = 0, h = 0, w = 0;
   };
 
-  static Status Fail(const std::string& why) { return ResNetShapeError(why); }
-
   Node Add(const std::string& type, dnn::LayerParams lp, const std::vector<int>& inputs, Node shape) {
     const int id = net_.addLayer(type + std::to_string(++count_), type, lp);
     for (size_t i = 0; i < inputs.size(); ++i) net_.connect(inputs[i], 0, id, static_cast<int>(i));
@@ -120,16 +116,10 @@ class GraphBuilder {
   }
 
   // dlib: padding k/2 at stride 1, none at stride 2; sizes round down (ConvOutputSize).
-  // A shape mismatch is recorded in error_ (checked once the graph is complete).
   Node ConvAffine(const Node& in, int filters, int k, int stride, bool relu) {
     const auto& conv = w_.convs[next_];
     const auto& affine = w_.affines[next_];
     ++next_;
-    if (conv.filters.size[0] != filters || conv.filters.size[1] != in.c || conv.filters.size[2] != k ||
-        conv.filters.size[3] != k || affine.gamma.cols != filters || affine.beta.cols != filters) {
-      if (error_.ok()) error_ = Fail("convolution " + std::to_string(next_) + " has unexpected dimensions");
-      return in;
-    }
     const int pad = stride == 1 ? k / 2 : 0;
     dnn::LayerParams c;
     c.set("num_output", filters);
@@ -172,7 +162,6 @@ class GraphBuilder {
   }
 
   const ResNetWeights& w_;
-  Status error_;
   dnn::Net net_;
   size_t next_ = 0;
   int count_ = 0;
@@ -207,7 +196,7 @@ DescriptorNet::~DescriptorNet() = default;
 
 Result<std::unique_ptr<DescriptorNet>> DescriptorNet::Load(std::string bytes, const std::filesystem::path& model_file,
                                                            std::string_view engine) {
-  if (engine != "onednn" && engine != "opencv" && engine != "dlib")
+  if (!IsDescriptorEngine(engine))
     return Status::InvalidInput("bad_option",
                                 "descriptor engine must be onednn, opencv or dlib, not '" + std::string(engine) + "'");
   auto net = std::make_unique<anet_type>();

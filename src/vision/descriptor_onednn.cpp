@@ -16,6 +16,7 @@
 #include <dnnl.hpp>
 #include <omp.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -64,8 +65,10 @@ void FillDownShortcut(const Activation& x, const Activation& y) {
                                       in[x.At(c, 2 * r + 1, 2 * q)] + in[x.At(c, 2 * r + 1, 2 * q + 1)]);
 }
 
-// The top-left to.h × to.w corner of `from` into `to` (same channels), or back with swapped roles.
-void CopyCorner(const Activation& from, const Activation& to, int rows, int cols) {
+// Copies the top-left corner the two tensors share (same channels, the smaller one's rows and
+// columns) from `from` into `to`: a large tensor's corner into a small one, or back.
+void CopyCorner(const Activation& from, const Activation& to) {
+  const int rows = std::min(from.h, to.h), cols = std::min(from.w, to.w);
   for (int c = 0; c < from.c; ++c)
     for (int r = 0; r < rows; ++r)
       for (int q = 0; q < cols; ++q) to.data()[to.At(c, r, q)] = from.data()[from.At(c, r, q)];
@@ -81,7 +84,6 @@ struct OneDnnResNet::Impl {
   Activation output;                        // 256×2×2 before the global average pool
   std::vector<std::function<void()>> steps;  // the forward pass, in order
   size_t next_conv = 0;
-  Status error;
 
   Activation NewActivation(int c, int h, int w) {
     return {c, h, w, dnnl::memory({{1, c, h, w}, DataType::f32, Tag::nChw8c}, engine)};
@@ -89,17 +91,10 @@ struct OneDnnResNet::Impl {
 
   // dst ← relu?(conv(src) [+ dst]) with the next convolution and its affine folded in.
   void Conv(const dnnl::memory& src, const Activation& dst, int kernel, int stride, bool relu, bool add_into_dst) {
-    if (!error.ok()) return;
     const auto& conv = weights->convs[next_conv];
     const auto& affine = weights->affines[next_conv];
     ++next_conv;
-    const int src_channels = static_cast<int>(src.get_desc().dims()[1]);
-    if (conv.filters.dims != 4 || conv.filters.size[0] != dst.c || conv.filters.size[1] != src_channels ||
-        conv.filters.size[2] != kernel || conv.filters.size[3] != kernel || affine.gamma.cols != dst.c ||
-        affine.beta.cols != dst.c || conv.bias.cols != dst.c) {
-      error = ResNetShapeError("convolution " + std::to_string(next_conv) + " has unexpected dimensions");
-      return;
-    }
+    const int src_channels = static_cast<int>(src.get_desc().dims()[1]);  // CheckResNetShapes: = the filters' depth
     // Folding the affine: gamma·(W∗x + b) + beta = (gamma·W)∗x + (gamma·b + beta), per output channel.
     const size_t per_filter = static_cast<size_t>(src_channels) * kernel * kernel;
     std::vector<float> folded(per_filter * dst.c), bias(dst.c);
@@ -145,9 +140,7 @@ struct OneDnnResNet::Impl {
   }
 
   Status BuildSteps() {
-    const auto& w = *weights;
-    if (w.convs.size() != 29 || w.affines.size() != 29 || w.fc.rows != 128 || w.fc.cols != 256 || w.fc.type() != CV_32F)
-      return ResNetShapeError("expected 29 convolutions, 29 affine layers and a 256→128 projection");
+    if (Status s = CheckResNetShapes(*weights); !s.ok()) return s;
     input = dnnl::memory({{1, 3, kResNetInputSize, kResNetInputSize}, DataType::f32, Tag::nchw}, engine);
     const int stem = ConvOutputSize(kResNetInputSize, 7, 2);
     const Activation stem_out = NewActivation(32, stem, stem);
@@ -172,14 +165,13 @@ struct OneDnnResNet::Impl {
           Conv(t.mem, y, 3, 1, /*relu=*/true, /*add_into_dst=*/true);
         } else {
           const Activation corner = NewActivation(level.filters, h, wd);
-          steps.push_back([y, corner] { CopyCorner(y, corner, corner.h, corner.w); });
+          steps.push_back([y, corner] { CopyCorner(y, corner); });
           Conv(t.mem, corner, 3, 1, /*relu=*/true, /*add_into_dst=*/true);
-          steps.push_back([y, corner] { CopyCorner(corner, y, corner.h, corner.w); });
+          steps.push_back([y, corner] { CopyCorner(corner, y); });
         }
         x = y;
       }
     }
-    if (!error.ok()) return error;
     if (x.c != 256 || x.h != 2 || x.w != 2) return ResNetShapeError("unexpected feature map before the final pooling");
     output = x;
     return Status::Ok();

@@ -23,6 +23,7 @@
 
 #include <opencv2/core.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -54,6 +55,12 @@ struct QualityThresholds {
   double min_eye_aspect = 0.18;    // mean eye aspect ratio (Soukupová & Čech) → "eyes_closed"
 };
 
+// The values VisionOptions::descriptor_engine accepts (the CLI's --engine offers the same).
+inline constexpr std::array<std::string_view, 3> kDescriptorEngines = {"onednn", "opencv", "dlib"};
+inline bool IsDescriptorEngine(std::string_view name) {
+  return std::find(kDescriptorEngines.begin(), kDescriptorEngines.end(), name) != kDescriptorEngines.end();
+}
+
 struct VisionOptions {
   std::filesystem::path model_dir;   // holds the files named in models/manifest.json
   // "hog": dlib's HOG frontal detector (built in, the default).
@@ -84,7 +91,7 @@ struct VisionOptions {
   // JIT convolutions, one core per call; ~2.5× dlib's speed), "opencv" (a cv::dnn graph, ~1.5×)
   // or "dlib" (dlib's own forward pass, the reference). They give the same descriptor within
   // 1e-3 per component (tests/vision).
-  std::string descriptor_engine = "onednn";
+  std::string descriptor_engine = "onednn";  // one of kDescriptorEngines
   // Describe() averages the descriptors of this many passes: the chip itself, then copies jittered
   // the way dlib's jitter_image() does (rotation ±3°, zoom 0–3 %, shift ±2 %, mirrored half the
   // time; a fixed seed, so the same chip always gives the same descriptor). 1 = one pass. dlib

@@ -54,4 +54,30 @@ inline Status ResNetShapeError(const std::string& why) {
                                                  "face-recognition ResNet (" + why + "): run tools/fetch-models.sh");
 }
 
+// Checks every blob against the layer plan (stem, then kResNetLevels), so that the engines can
+// index the weights without checking again. Code model_load_failed.
+inline Status CheckResNetShapes(const ResNetWeights& w) {
+  if (w.convs.size() != 29 || w.affines.size() != 29 || w.fc.rows != 128 || w.fc.cols != 256 || w.fc.type() != CV_32F)
+    return ResNetShapeError("expected 29 convolutions, 29 affine layers and a 256→128 projection");
+  size_t i = 0;
+  auto check = [&](int filters, int channels, int kernel) {
+    const auto& conv = w.convs[i];
+    const auto& affine = w.affines[i];
+    ++i;
+    const bool ok = conv.filters.dims == 4 && conv.filters.type() == CV_32F && conv.filters.size[0] == filters &&
+                    conv.filters.size[1] == channels && conv.filters.size[2] == kernel && conv.filters.size[3] == kernel &&
+                    conv.bias.cols == filters && affine.gamma.cols == filters && affine.beta.cols == filters;
+    return ok ? Status::Ok() : ResNetShapeError("convolution " + std::to_string(i) + " has unexpected dimensions");
+  };
+  if (Status s = check(32, 3, 7); !s.ok()) return s;
+  int channels = 32;
+  for (const ResNetLevel& level : kResNetLevels)
+    for (int b = 0; b < level.blocks; ++b) {
+      if (Status s = check(level.filters, channels, 3); !s.ok()) return s;
+      if (Status s = check(level.filters, level.filters, 3); !s.ok()) return s;
+      channels = level.filters;
+    }
+  return Status::Ok();
+}
+
 }  // namespace veridge::vision::internal
