@@ -8,6 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   # vendors (see ARCHITECTURE.md)
   libopencv-dev libdnnl-dev libdlib-dev libdlib-data liblapack-dev libblas-dev libopenblas0-pthread
+  libjpeg62-turbo-dev  # capture/ decodes JPEGs with libjpeg directly (warnings are errors)
   libboost1.81-dev libssl-dev openssl libsqlcipher-dev sqlcipher sqlite3
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev
   softhsm2 opensc libp11-kit-dev

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "capture/image_probe.h"
+#include "capture/still_image.h"
 #include "common/files.h"
 
 namespace veridge::capture {
@@ -33,22 +34,17 @@ Status FrameTooLarge(int w, int h, const CaptureOptions& o) {
                                                      std::to_string(o.max_height) + "; lower the camera or video resolution");
 }
 
-// Decodes one still image with its size checked before decoding (a decompression bomb is refused
-// from its header alone).
+// Decodes one still image through the one bounded decoder (still_image.h): the frame-size limit
+// is applied from the header first, so a decompression bomb is refused before any allocation, and
+// a header that cannot be read, a format outside the allow-list or damaged data is refused.
 Result<cv::Mat> DecodeStill(const fs::path& path, const CaptureOptions& o) {
   auto bytes = ReadFileBounded(path, o.max_image_bytes);
   if (!bytes.ok()) return bytes.status();
   auto dims = ProbeImageDimensions(*bytes);
   if (dims && (dims->width > o.max_width || dims->height > o.max_height)) return FrameTooLarge(dims->width, dims->height, o);
-  cv::Mat img;
-  try {
-    img = cv::imdecode(cv::Mat(1, static_cast<int>(bytes->size()), CV_8UC1, bytes->data()), cv::IMREAD_COLOR);
-  } catch (const cv::Exception& e) {
-    img.release();
-  }
-  if (img.empty())
-    return Status::InvalidInput("source_unreadable", path.string() + ": not a decodable image (corrupt or unsupported format)");
-  if (img.cols > o.max_width || img.rows > o.max_height) return FrameTooLarge(img.cols, img.rows, o);
+  auto img = DecodeStillImage(*bytes, {o.max_image_bytes, std::uint64_t(o.max_width) * std::uint64_t(o.max_height)});
+  if (!img.ok()) return img.status().WithContext(path.string());
+  if (img->cols > o.max_width || img->rows > o.max_height) return FrameTooLarge(img->cols, img->rows, o);  // EXIF-rotated
   return img;
 }
 

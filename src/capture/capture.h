@@ -12,6 +12,9 @@
 //    1/fps clock for image folders) and are reported as is, even if they go backwards: liveness needs to
 //    see non-monotonic timestamps to flag injection.
 //  * Frames are decoded one at a time; memory is bounded by one frame whatever the clip length.
+//  * Still images (a single image or an image folder) go through the one bounded decoder,
+//    capture::DecodeStillImage (still_image.h): allow-listed formats only, the size read from
+//    the header before any allocation, damaged data refused (its codes are passed through).
 //  * A FrameSource is not thread-safe; use it from one thread.
 #pragma once
 
@@ -68,7 +71,7 @@ class FrameSource {
 };
 
 // Opens a source. Codes: source_not_found, source_too_large, source_unreadable (corrupt or unsupported
-// video, or an image that does not decode), device_unavailable.
+// video), device_unavailable. A still image's decode errors come from Next().
 Result<std::unique_ptr<FrameSource>> OpenSource(const std::string& spec, const CaptureOptions& options = {});
 
 // A source over frames already in memory; for tests and synthetic attacks. Timestamps as given.

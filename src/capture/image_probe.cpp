@@ -41,21 +41,71 @@ std::optional<ImageDimensions> Jpeg(std::string_view b) {
   return std::nullopt;
 }
 
-std::optional<ImageDimensions> Pnm(std::string_view b) {
-  // "P5 <ws> width <ws> height": skip comments.
-  size_t i = 2;
-  std::int64_t nums[2] = {0, 0};
-  for (int k = 0; k < 2; ++k) {
-    while (i < b.size() && (std::isspace(std::uint8_t(b[i])) || b[i] == '#')) {
-      if (b[i] == '#')
-        while (i < b.size() && b[i] != '\n') ++i;
-      else
-        ++i;
+// One header number, read as OpenCV's PxM decoder reads it: white space and comments are skipped,
+// and a comment runs to the next '\n' OR '\r' (reading only '\n' here once let the probe see
+// 100x100 where the decoder saw 32000x32000). The byte that ends the digits is consumed, exactly
+// as the decoder consumes it, so `i` ends on the first raster byte after the last number.
+std::optional<std::int64_t> PnmNumber(std::string_view b, size_t& i) {
+  while (i < b.size() && !std::isdigit(std::uint8_t(b[i]))) {
+    if (b[i] == '#') {
+      while (i < b.size() && b[i] != '\n' && b[i] != '\r') ++i;
+      if (i < b.size()) ++i;
+    } else if (std::isspace(std::uint8_t(b[i]))) {
+      ++i;
+    } else {
+      return std::nullopt;  // the decoder refuses any other byte here
     }
-    if (i >= b.size() || !std::isdigit(std::uint8_t(b[i]))) return std::nullopt;
-    while (i < b.size() && std::isdigit(std::uint8_t(b[i])) && nums[k] < 1'000'000'000) nums[k] = nums[k] * 10 + (b[i++] - '0');
   }
-  return ImageDimensions{Clamp(nums[0]), Clamp(nums[1]), "pnm"};
+  if (i >= b.size()) return std::nullopt;
+  std::int64_t v = 0;
+  while (i < b.size() && std::isdigit(std::uint8_t(b[i]))) {
+    v = v * 10 + (b[i++] - '0');
+    if (v > 0x7FFFFFFF) return std::nullopt;  // the decoder refuses it too
+  }
+  if (i >= b.size()) return std::nullopt;  // no terminating byte: truncated header
+  ++i;
+  return v;
+}
+
+std::optional<ImageDimensions> Pnm(std::string_view b) {
+  // The decoder recognises "P1".."P6" followed by white space only.
+  if (b.size() < 3 || !std::isspace(std::uint8_t(b[2]))) return std::nullopt;
+  size_t i = 2;
+  auto w = PnmNumber(b, i);
+  if (!w) return std::nullopt;
+  auto h = PnmNumber(b, i);
+  if (!h) return std::nullopt;
+  const char type = b[1];
+  std::int64_t maxval = 1;
+  if (type != '1' && type != '4') {
+    auto m = PnmNumber(b, i);
+    if (!m || *m < 1 || *m > 65535) return std::nullopt;
+    maxval = *m;
+  }
+  ImageDimensions d{Clamp(*w), Clamp(*h), "pnm"};
+  d.pnm_type = type;
+  d.pnm_max_value = static_cast<int>(maxval);
+  d.pnm_data_offset = i;
+  return d;
+}
+
+// BMP as OpenCV reads it: the info-header size decides the layout. 40+ bytes (Windows): signed
+// 32-bit width and height (a negative height means top-down rows); 12 bytes (OS/2): unsigned
+// 16-bit width and height. Other sizes, a width <= 0 or a height of 0 are refused by the decoder.
+std::optional<ImageDimensions> Bmp(std::string_view b) {
+  const std::uint32_t header = Le32(b, 14);
+  std::int64_t w = 0, h = 0;
+  if (header >= 36 && header < 0x7FFFFFFF) {
+    w = static_cast<std::int32_t>(Le32(b, 18));
+    h = static_cast<std::int32_t>(Le32(b, 22));
+  } else if (header == 12) {
+    w = Le16(b, 18);
+    h = Le16(b, 20);
+  } else {
+    return std::nullopt;
+  }
+  if (w <= 0 || h == 0) return std::nullopt;
+  return ImageDimensions{Clamp(w), Clamp(h), "bmp"};
 }
 
 }  // namespace
@@ -64,8 +114,7 @@ std::optional<ImageDimensions> ProbeImageDimensions(std::string_view b) {
   if (b.size() >= 24 && b.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8) && b.substr(12, 4) == "IHDR")
     return ImageDimensions{Clamp(Be32(b, 16)), Clamp(Be32(b, 20)), "png"};
   if (b.size() >= 4 && std::uint8_t(b[0]) == 0xFF && std::uint8_t(b[1]) == 0xD8) return Jpeg(b);
-  if (b.size() >= 26 && b[0] == 'B' && b[1] == 'M')
-    return ImageDimensions{Clamp(static_cast<std::int32_t>(Le32(b, 18))), Clamp(static_cast<std::int32_t>(Le32(b, 22))), "bmp"};
+  if (b.size() >= 26 && b[0] == 'B' && b[1] == 'M') return Bmp(b);
   if (b.size() >= 3 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6') return Pnm(b);
   if (b.size() >= 10 && (b.substr(0, 6) == "GIF87a" || b.substr(0, 6) == "GIF89a"))
     return ImageDimensions{Clamp(Le16(b, 6)), Clamp(Le16(b, 8)), "gif"};

@@ -102,8 +102,11 @@ struct VisionOptions {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Decode. Codes: file_not_found, empty_file, file_too_large, unknown_image_format,
-// image_too_large (header dims > max_pixels), image_too_small, truncated_image, decode_failed.
+// Decode: capture::DecodeStillImage (capture/still_image.h: the format allow-list, sizes from the
+// header before any allocation, every libjpeg warning an error) plus the minimum side.
+// Codes: file_not_found, empty_file, file_too_large, unknown_image_format, unsupported_image_format
+// (TIFF, GIF, ...), image_too_large (header dims > max_pixels), image_too_small, truncated_image
+// (cut short, or cut and given a new end marker), corrupt_image (damaged JPEG data), decode_failed.
 // Output: CV_8UC3 BGR. EXIF orientation (JPEG) is applied; grey is expanded; alpha is composited
 // over white; 16-bit is scaled to 8-bit.
 

@@ -72,7 +72,7 @@ TEST_CASE("Bad sources get named errors") {
   std::ofstream(dir / "empty.jpg");
   auto empty = OpenSource((dir / "empty.jpg").string());
   REQUIRE(empty.ok());
-  CHECK((*empty)->Next().status().code() == "source_unreadable");
+  CHECK((*empty)->Next().status().code() == "empty_file");
 
   std::filesystem::create_directory(dir / "none");
   CHECK(OpenSource((dir / "none").string()).status().code() == "source_unreadable");
