@@ -3,10 +3,14 @@
 #include <fcntl.h>
 #include <linux/videodev2.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
@@ -185,6 +189,79 @@ void QueryV4l2(const std::string& dev, SourceInfo& info) {
     if (both.find(v) != std::string::npos) info.virtual_device = true;
 }
 
+// ---- video containers ----------------------------------------------------------------------
+// FFmpeg, left to itself, guesses the container from the bytes and the name, and some of its
+// "containers" open other inputs: an HLS playlist or a concat list pulls in other files (a
+// 200-byte .mp4 that is a playlist passed liveness with someone else's clip), an image2 pattern
+// reads a numbered sequence, "pipe:" reads a descriptor. So a video file is sniffed here and
+// handed to FFmpeg with its demuxer FORCED to the one the magic bytes name, only that demuxer
+// allowed, only the file protocol allowed, and MOV external references off.
+
+struct Container {
+  const char* demuxer;  // FFmpeg demuxer short name
+  const char* label;    // for messages
+};
+
+// The first n bytes of a regular file (O_NONBLOCK: a FIFO swapped in cannot block the open).
+Result<std::string> ReadHead(const std::string& path, size_t n) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return Status::Io("source_unreadable", path + ": " + ErrnoText(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::InvalidInput("source_unreadable", path + ": not a regular file");
+  }
+  std::string head(n, '\0');
+  ssize_t got = 0;
+  do got = ::pread(fd, head.data(), n, 0); while (got < 0 && errno == EINTR);
+  const int err = errno;
+  ::close(fd);
+  if (got < 0) return Status::Io("source_unreadable", path + ": " + ErrnoText(err));
+  head.resize(static_cast<size_t>(got));
+  return head;
+}
+
+std::optional<Container> SniffContainer(const std::string& head) {
+  auto at = [&](size_t off, std::string_view magic) { return head.size() >= off + magic.size() && head.compare(off, magic.size(), magic) == 0; };
+  // ISO BMFF / QuickTime: the first box is usually ftyp; old QuickTime files start with moov/mdat/wide/free.
+  for (std::string_view box : {"ftyp", "moov", "mdat", "wide", "free", "skip"})
+    if (at(4, box)) return Container{"mov", "MP4/MOV"};
+  if (at(0, std::string_view("\x1A\x45\xDF\xA3", 4))) return Container{"matroska", "Matroska/WebM"};
+  if (at(0, "RIFF") && at(8, "AVI ")) return Container{"avi", "AVI"};
+  return std::nullopt;
+}
+
+// Names what a refused file looks like, so the message can say what was found.
+std::string DescribeUnknownContainer(const std::string& head) {
+  if (head.rfind("#EXTM3U", 0) == 0 || head.find("#EXT-X-") != std::string::npos) return "an HLS playlist";
+  if (head.rfind("ffconcat", 0) == 0 || head.find("file '") != std::string::npos) return "an FFmpeg concat list";
+  return "not an MP4/MOV, Matroska/WebM or AVI file";
+}
+
+// OpenCV's FFmpeg backend takes avformat_open_input options only from this environment variable
+// ("key;value|key;value"), read at each open. It is set for the duration of one open, under a
+// lock, and restored, so capture is the only code that decides it.
+std::mutex g_ffmpeg_env_mu;
+
+bool OpenVideoLocked(cv::VideoCapture& cap, const std::string& absolute_path, const Container& c) {
+  std::lock_guard<std::mutex> lock(g_ffmpeg_env_mu);
+  const char* prev = std::getenv("OPENCV_FFMPEG_CAPTURE_OPTIONS");
+  const std::string saved = prev ? prev : "";
+  std::string options = std::string("input_format;") + c.demuxer + "|format_whitelist;" + c.demuxer +
+                        "|protocol_whitelist;file";
+  if (std::string_view(c.demuxer) == "mov") options += "|enable_drefs;0";
+  ::setenv("OPENCV_FFMPEG_CAPTURE_OPTIONS", options.c_str(), 1);
+  bool opened = false;
+  try {
+    opened = cap.open(absolute_path, cv::CAP_FFMPEG);
+  } catch (const cv::Exception&) {
+    opened = false;
+  }
+  if (prev) ::setenv("OPENCV_FFMPEG_CAPTURE_OPTIONS", saved.c_str(), 1);
+  else ::unsetenv("OPENCV_FFMPEG_CAPTURE_OPTIONS");
+  return opened;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<FrameSource>> OpenSource(const std::string& spec, const CaptureOptions& o) {
@@ -232,14 +309,17 @@ Result<std::unique_ptr<FrameSource>> OpenSource(const std::string& spec, const C
   if (size > o.max_file_bytes)
     return Status::InvalidInput("source_too_large", spec + ": " + std::to_string(size) + " bytes exceeds the video size limit of " +
                                                         std::to_string(o.max_file_bytes));
+  auto head = ReadHead(spec, 64);
+  if (!head.ok()) return head.status();
+  const auto container = SniffContainer(*head);
+  if (!container)
+    return Status::InvalidInput("unsupported_container", spec + ": " + DescribeUnknownContainer(*head) +
+                                                             "; a capture must be a recorded MP4/MOV, Matroska/WebM or AVI clip");
+  // An absolute path can never be read as a protocol URL ("pipe:0", "http:...").
+  const std::string absolute = fs::absolute(spec, ec).lexically_normal().string();
   auto cap = std::make_unique<cv::VideoCapture>();
-  bool opened = false;
-  try {
-    opened = cap->open(spec, cv::CAP_FFMPEG);
-  } catch (const cv::Exception&) {
-  }
-  if (!opened)
-    return Status::InvalidInput("source_unreadable", spec + ": not a readable video (corrupt or unsupported format)");
+  if (!OpenVideoLocked(*cap, absolute, *container))
+    return Status::InvalidInput("source_unreadable", spec + ": not a readable " + container->label + " video (corrupt or unsupported)");
   info.nominal_fps = cap->get(cv::CAP_PROP_FPS);
   double n = cap->get(cv::CAP_PROP_FRAME_COUNT);
   info.frame_count = n > 0 ? static_cast<std::int64_t>(n) : -1;

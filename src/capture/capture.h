@@ -15,7 +15,14 @@
 //  * Still images (a single image or an image folder) go through the one bounded decoder,
 //    capture::DecodeStillImage (still_image.h): allow-listed formats only, the size read from
 //    the header before any allocation, damaged data refused (its codes are passed through).
-//  * A FrameSource is not thread-safe; use it from one thread.
+//  * Video files are sniffed before FFmpeg sees them: only MP4/MOV, Matroska/WebM and AVI are
+//    accepted (`unsupported_container` otherwise: an HLS playlist, a concat list, an image2
+//    pattern, raw streams...). FFmpeg then opens the absolute path with the sniffed demuxer
+//    forced and the only one allowed, the `file` protocol only and MOV external references off,
+//    so a clip can never pull in another input (file, pipe or URL).
+//  * A FrameSource is not thread-safe; use it from one thread. OpenSource may be called from
+//    several threads (it serialises the FFmpeg open, whose options travel in an environment
+//    variable).
 #pragma once
 
 #include <opencv2/core.hpp>
@@ -70,8 +77,9 @@ class FrameSource {
   virtual bool truncated() const = 0;
 };
 
-// Opens a source. Codes: source_not_found, source_too_large, source_unreadable (corrupt or unsupported
-// video), device_unavailable. A still image's decode errors come from Next().
+// Opens a source. Codes: source_not_found, source_too_large, unsupported_container (a video file
+// that is not MP4/MOV, Matroska/WebM or AVI), source_unreadable (corrupt video, not a regular
+// file), device_unavailable. A still image's decode errors come from Next().
 Result<std::unique_ptr<FrameSource>> OpenSource(const std::string& spec, const CaptureOptions& options = {});
 
 // A source over frames already in memory; for tests and synthetic attacks. Timestamps as given.
