@@ -28,54 +28,8 @@ namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void OnStopSignal(int) { g_stop.store(true); }
 
-Result<config::Config> LoadConfig(const std::string& path) {
-  auto cfg = config::Config::Load(path);
-  if (!cfg.ok()) return cfg.status();
-  return cfg;
-}
-
-// Type errors met while reading keys make the command fail closed.
-Status ConfigProblems(const config::Config& cfg) {
-  auto p = cfg.problems();
-  if (p.empty()) return Status::Ok();
-  return Status::InvalidInput("config_invalid", cfg.source().string() + ": " + p.front());
-}
-
-Result<net::HttpsClientOptions> ClientOptionsFrom(const config::Config& cfg) {
-  net::HttpsClientOptions o;
-  o.tls.ca_file = cfg.GetPath("lender.ca_file");
-  o.tls.spki_pin = cfg.GetString("lender.spki_pin");
-  o.tls.client_cert = cfg.GetPath("lender.client_cert");
-  o.tls.client_key = cfg.GetPath("lender.client_key");
-  o.connect_timeout = cfg.GetDuration("outbox.connect_timeout", std::chrono::seconds(5));
-  o.handshake_timeout = o.connect_timeout;
-  o.total_timeout = cfg.GetDuration("outbox.request_timeout", std::chrono::seconds(30));
-  const auto max_body = cfg.GetInt("outbox.max_response_bytes", 64 * 1024);
-  VERIDGE_RETURN_IF_ERROR(ConfigProblems(cfg));
-  if (max_body < 0 || max_body > 16 * 1024 * 1024)
-    return Status::InvalidInput("config_invalid", "[outbox].max_response_bytes must be within 0..16 MiB");
-  o.max_response_body_bytes = static_cast<std::size_t>(max_body);
-  if (o.connect_timeout.count() <= 0 || o.total_timeout.count() <= 0)
-    return Status::InvalidInput("config_invalid", "[outbox].connect_timeout and request_timeout must be positive");
-  return o;
-}
-
-Result<outbox::DeliveryOptions> DeliveryOptionsFrom(const config::Config& cfg) {
-  outbox::DeliveryOptions o;
-  o.retry_schedule = cfg.GetDurationList("outbox.retry_schedule", outbox::DefaultRetrySchedule());
-  o.jitter = cfg.GetDouble("outbox.jitter", 0.1);
-  o.batch = static_cast<int>(cfg.GetInt("outbox.batch", 32));
-  o.lease_seconds = cfg.GetDuration("outbox.lease", std::chrono::seconds(60)).count() / 1000;
-  VERIDGE_RETURN_IF_ERROR(ConfigProblems(cfg));
-  // Bounds: out-of-range values fail at start-up instead of misbehaving later.
-  if (o.retry_schedule.empty() || o.retry_schedule.size() > 50)
-    return Status::InvalidInput("config_invalid", "[outbox].retry_schedule must have 1..50 entries");
-  if (!(o.jitter >= 0.0 && o.jitter <= 1.0)) return Status::InvalidInput("config_invalid", "[outbox].jitter must be within 0..1");
-  if (o.batch < 1 || o.batch > 1000) return Status::InvalidInput("config_invalid", "[outbox].batch must be within 1..1000");
-  if (o.lease_seconds < 1 || o.lease_seconds > 86400)
-    return Status::InvalidInput("config_invalid", "[outbox].lease must be within 1s..24h (and longer than request_timeout)");
-  return o;
-}
+// Every delivery command loads through the same checks as verify and doctor.
+Result<config::Config> LoadConfig(const std::string& path) { return LoadConfigStrict(path); }
 
 // Sleeps in short slices so SIGINT/SIGTERM end a long wait promptly.
 void InterruptibleSleep(std::chrono::milliseconds d) {
@@ -181,9 +135,9 @@ void RegisterOutbox(CLI::App& app, CommandContext& ctx) {
     auto fail = [&](const Status& st) { ctx.exit_code = ReportError(st, *json); };
     auto cfg = LoadConfig(*config_path);
     if (!cfg.ok()) return fail(cfg.status());
-    auto client_opts = ClientOptionsFrom(*cfg);
+    auto client_opts = BuildHttpsClientOptions(*cfg);
     if (!client_opts.ok()) return fail(client_opts.status());
-    auto delivery = DeliveryOptionsFrom(*cfg);
+    auto delivery = BuildDeliveryOptions(*cfg);
     if (!delivery.ok()) return fail(delivery.status());
     auto secret_path = cfg->GetPath("lender.webhook_secret_file");
     if (Status st = ConfigProblems(*cfg); !st.ok()) return fail(st);

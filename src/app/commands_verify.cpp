@@ -1,5 +1,6 @@
 // veridge verify: one whole session — factors → decision → (store → outbox when configured).
 #include <iostream>
+#include <optional>
 
 #include "app/cli.h"
 #include "app/options.h"
@@ -43,6 +44,22 @@ void PrintHuman(const verify::SessionResult& r) {
 int RunVerify(const VerifyArgs& a) {
   auto cfg = LoadConfigStrict(a.config);
   if (!cfg.ok()) return ReportError(cfg.status(), a.json);
+  // With a [store], everything delivery will need is checked first (before models load and long
+  // before the session), so no applicant spends a session on a result `outbox run` would refuse.
+  std::optional<std::string> url;
+  std::optional<outbox::DeliveryOptions> delivery;
+  if (cfg->Has("store.path")) {
+    if (!cfg->Has("lender.url"))
+      return ReportError(Status::InvalidInput("config_invalid", a.config + ": [store] is set but [lender].url is not; set where results go"), a.json);
+    auto u = BuildLenderUrl(*cfg);
+    if (!u.ok()) return ReportError(u.status(), a.json);
+    url = *u;
+    auto d = BuildDeliveryOptions(*cfg);
+    if (!d.ok()) return ReportError(d.status(), a.json);
+    delivery = *d;
+    if (auto client = BuildHttpsClientOptions(*cfg); !client.ok()) return ReportError(client.status(), a.json);
+  }
+
   auto options = BuildVerifyOptions(*cfg);
   auto verifier = verify::Verifier::Create(options);
   if (!verifier.ok()) return ReportError(verifier.status(), a.json);
@@ -65,8 +82,6 @@ int RunVerify(const VerifyArgs& a) {
   std::optional<outbox::DeviceSigner> signer;
   std::unique_ptr<verify::StoreSink> sink;
   if (cfg->Has("store.path")) {
-    if (!cfg->Has("lender.url"))
-      return ReportError(Status::InvalidInput("config_invalid", a.config + ": [store] is set but [lender].url is not; set where results go"), a.json);
     auto so = BuildStoreOptions(*cfg);
     if (!so.ok()) return ReportError(so.status(), a.json);
     so->create_if_missing = true;  // the first session creates the store
@@ -76,9 +91,7 @@ int RunVerify(const VerifyArgs& a) {
     auto loaded = outbox::DeviceSigner::Load(cfg->GetPath("device.key_file"), cfg->GetPath("device.cert_chain"));
     if (!loaded.ok()) return ReportError(loaded.status().WithContext("loading the device identity (run veridge keys init)"), a.json);
     signer.emplace(std::move(*loaded));
-    auto schedule = cfg->GetDurationList("outbox.retry_schedule", outbox::DefaultRetrySchedule());
-    sink = std::make_unique<verify::StoreSink>(*db, *signer, cfg->GetString("lender.url"), so->path.string(),
-                                               schedule.empty() ? std::chrono::milliseconds(0) : schedule.front(),
+    sink = std::make_unique<verify::StoreSink>(*db, *signer, *url, so->path.string(), delivery->retry_schedule.front(),
                                                SystemClock::Instance());
     (*verifier)->SetSink(sink.get());
   }

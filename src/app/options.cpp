@@ -108,6 +108,65 @@ Result<store::StoreOptions> BuildStoreOptions(const config::Config& cfg) {
   return o;
 }
 
+Status ConfigProblems(const config::Config& cfg) {
+  auto p = cfg.problems();
+  if (p.empty()) return Status::Ok();
+  return Status::InvalidInput("config_invalid", cfg.source().string() + ": " + p.front());
+}
+
+Result<std::string> BuildLenderUrl(const config::Config& cfg) {
+  const std::string url = cfg.GetString("lender.url");
+  VERIDGE_RETURN_IF_ERROR(ConfigProblems(cfg));
+  if (url.empty())
+    return Status::InvalidInput("config_invalid", cfg.source().string() + ": lender.url is not set; set the lender's https:// webhook URL");
+  auto parsed = net::ParseHttpsUrl(url);
+  if (!parsed.ok())
+    return Status::InvalidInput("config_invalid", cfg.source().string() + ": lender.url = \"" + url + "\" cannot be delivered to: " +
+                                                      parsed.status().message());
+  if (parsed->host.empty())
+    return Status::InvalidInput("config_invalid", cfg.source().string() + ": lender.url = \"" + url + "\" names no host");
+  return url;
+}
+
+Result<net::HttpsClientOptions> BuildHttpsClientOptions(const config::Config& cfg) {
+  net::HttpsClientOptions o;
+  o.tls.ca_file = cfg.GetPath("lender.ca_file");
+  o.tls.spki_pin = cfg.GetString("lender.spki_pin");
+  o.tls.client_cert = cfg.GetPath("lender.client_cert");
+  o.tls.client_key = cfg.GetPath("lender.client_key");
+  o.connect_timeout = cfg.GetDuration("outbox.connect_timeout", std::chrono::seconds(5));
+  o.handshake_timeout = o.connect_timeout;
+  o.total_timeout = cfg.GetDuration("outbox.request_timeout", std::chrono::seconds(30));
+  const auto max_body = cfg.GetInt("outbox.max_response_bytes", 64 * 1024);
+  VERIDGE_RETURN_IF_ERROR(ConfigProblems(cfg));
+  if (max_body < 0 || max_body > 16 * 1024 * 1024)
+    return Status::InvalidInput("config_invalid", "outbox.max_response_bytes must be within 0..16777216");
+  o.max_response_body_bytes = static_cast<std::size_t>(max_body);
+  if (o.connect_timeout.count() <= 0 || o.total_timeout.count() <= 0)
+    return Status::InvalidInput("config_invalid", "outbox.connect_timeout and outbox.request_timeout must be positive");
+  return o;
+}
+
+Result<outbox::DeliveryOptions> BuildDeliveryOptions(const config::Config& cfg) {
+  outbox::DeliveryOptions o;
+  o.retry_schedule = cfg.GetDurationList("outbox.retry_schedule", outbox::DefaultRetrySchedule());
+  o.jitter = cfg.GetDouble("outbox.jitter", 0.1);
+  o.batch = static_cast<int>(cfg.GetInt("outbox.batch", 32));
+  o.lease_seconds = cfg.GetDuration("outbox.lease", std::chrono::seconds(60)).count() / 1000;
+  VERIDGE_RETURN_IF_ERROR(ConfigProblems(cfg));
+  // The schema bounds each key at load; these repeat the bounds for a Config built another way.
+  if (o.retry_schedule.empty() || o.retry_schedule.size() > 50)
+    return Status::InvalidInput("config_invalid", "outbox.retry_schedule must have 1..50 entries");
+  for (const auto& d : o.retry_schedule)
+    if (d.count() < 0 || d > std::chrono::hours(24))
+      return Status::InvalidInput("config_invalid", "outbox.retry_schedule: each entry must be within 0s..24h");
+  if (!(o.jitter >= 0.0 && o.jitter <= 1.0)) return Status::InvalidInput("config_invalid", "outbox.jitter must be within 0..1");
+  if (o.batch < 1 || o.batch > 1000) return Status::InvalidInput("config_invalid", "outbox.batch must be within 1..1000");
+  if (o.lease_seconds < 1 || o.lease_seconds > 86400)
+    return Status::InvalidInput("config_invalid", "outbox.lease must be within 1s..24h");
+  return o;
+}
+
 Result<config::Config> LoadConfigStrict(const std::string& path) {
   auto cfg = config::Config::Load(path);
   if (!cfg.ok()) return cfg.status();

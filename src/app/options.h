@@ -7,6 +7,8 @@
 
 #include "config/config.h"
 #include "liveness/liveness.h"
+#include "net/https_client.h"
+#include "outbox/worker.h"
 #include "store/store.h"
 #include "verify/certificate_factor.h"
 #include "verify/verify.h"
@@ -36,7 +38,24 @@ Result<std::optional<verify::CertificateFactorOptions>> BuildCertificateOptions(
 // Code config_invalid when the config has type problems or [store].path / key_file is unset.
 Result<store::StoreOptions> BuildStoreOptions(const config::Config& cfg);
 
-// Loads the config and fails (code config_invalid) on any type problem: a wrong config fails closed.
+// Type errors met by the getters so far, as config_invalid (Ok when none): a command that read
+// keys checks this before acting, so a wrong config fails closed.
+Status ConfigProblems(const config::Config& cfg);
+
+// [lender].url, checked with the same parser delivery uses (net::ParseHttpsUrl): https:// only,
+// a host, no user-info. Code config_invalid (naming the key) when unset or refused, so `verify`
+// refuses a URL before a session starts rather than queueing a result that can never be sent.
+Result<std::string> BuildLenderUrl(const config::Config& cfg);
+
+// [lender] TLS files and [outbox] timeouts → the HTTPS client's options. Code config_invalid.
+Result<net::HttpsClientOptions> BuildHttpsClientOptions(const config::Config& cfg);
+
+// [outbox] → the delivery worker's options (ranges are checked at load by the config schema and
+// again here, for a Config built another way). Code config_invalid.
+Result<outbox::DeliveryOptions> BuildDeliveryOptions(const config::Config& cfg);
+
+// Loads the config and fails (code config_invalid) on any schema or type problem, or an unknown
+// factor: a wrong config fails closed. Every command and `doctor` load through this.
 Result<config::Config> LoadConfigStrict(const std::string& path);
 
 }  // namespace veridge::app

@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <charconv>
+#include <cmath>
 #include <mutex>
 #include <sstream>
 
@@ -22,6 +23,154 @@ struct Config::Impl {
   }
   toml::node_view<const toml::node> At(const std::string& key) const { return table.at_path(key); }
 };
+
+namespace {
+
+using T = KeyType;
+constexpr double kSec = 1000, kMin = 60 * kSec, kHour = 60 * kMin;
+
+}  // namespace
+
+// Ranges: wide enough for every real deployment, narrow enough that no value fails open. Face
+// and PAD thresholds may be made stricter than the model's published operating point, never
+// looser (0.6 is dlib's L2 match threshold; 0.5 the PAD decision point).
+const std::vector<KeySpec>& Schema() {
+  static const std::vector<KeySpec> kSchema = {
+      {"device.id", T::kString},
+      {"device.key_file", T::kPath},
+      {"device.cert_chain", T::kPath},
+      {"store.path", T::kPath},
+      {"store.key_file", T::kPath},
+      {"store.retention_days", T::kInteger, 1, 3650, "days of biometric evidence kept"},
+      {"models.dir", T::kPath},
+      {"policy.require", T::kStringList},
+      {"policy.review_on_optional_failure", T::kBool},
+      {"face.threshold", T::kNumber, 0.1, 0.6, "L2 distance; above 0.6 different people match"},
+      {"face.detector", T::kString},
+      {"face.descriptor_engine", T::kString},
+      {"face.jitter", T::kInteger, 1, 100, "descriptor passes per face: time grows with it"},
+      {"face.max_frames", T::kInteger, 1, 18000, "capture frames examined: bounds the session time"},
+      {"face.sample_every", T::kInteger, 1, 100, "analyse every Nth frame"},
+      {"face.best_frames", T::kInteger, 1, 50, "frames compared with the reference"},
+      {"face.fatal_quality", T::kStringList},
+      {"face.secondary_face_ratio", T::kNumber, 0.1, 1.0, "above 1 a second person is never counted"},
+      {"liveness.enabled", T::kBool},
+      {"liveness.mode", T::kString},
+      {"liveness.challenges", T::kStringList},
+      {"liveness.detector", T::kString},
+      {"liveness.pad_threshold", T::kNumber, 0.5, 0.99, "P(real) a session must reach; below 0.5 a replay passes"},
+      {"liveness.max_session", T::kDuration, 1 * kSec, 10 * kMin, "how long a liveness session may run"},
+      {"certificate.pkcs11_module", T::kPath},
+      {"certificate.token_label", T::kString},
+      {"certificate.pin_file", T::kPath},
+      {"certificate.allow_pkcs1v15", T::kBool},
+      {"certificate.trust", T::kPath},
+      {"certificate.untrusted", T::kPath},
+      {"certificate.crl_dir", T::kPath},
+      {"certificate.stale_crl", T::kString},
+      {"lender.url", T::kString},
+      {"lender.webhook_secret_file", T::kPath},
+      {"lender.ca_file", T::kPath},
+      {"lender.spki_pin", T::kString},
+      {"lender.client_cert", T::kPath},
+      {"lender.client_key", T::kPath},
+      {"outbox.retry_schedule", T::kDurationList, 0, 24 * kHour, "each wait between delivery attempts (at most 24h)", 1, 50},
+      {"outbox.jitter", T::kNumber, 0, 1, "each retry delay is scaled by 1 +- jitter"},
+      {"outbox.connect_timeout", T::kDuration, 100, 60 * kSec, "TCP connect and TLS handshake"},
+      {"outbox.request_timeout", T::kDuration, 1 * kSec, 10 * kMin, "one delivery attempt"},
+      {"outbox.max_response_bytes", T::kInteger, 0, 16 * 1024 * 1024, "the lender's response body read"},
+      {"outbox.lease", T::kDuration, 1 * kSec, 24 * kHour, "a claimed row returns to the queue after it"},
+      {"outbox.batch", T::kInteger, 1, 1000, "rows claimed at a time"},
+  };
+  return kSchema;
+}
+
+namespace {
+
+std::string Num(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
+
+std::string Ms(double ms) {
+  if (ms >= kHour && std::fmod(ms, kHour) == 0) return Num(ms / kHour) + "h";
+  if (ms >= kMin && std::fmod(ms, kMin) == 0) return Num(ms / kMin) + "m";
+  if (ms >= kSec && std::fmod(ms, kSec) == 0) return Num(ms / kSec) + "s";
+  return Num(ms) + "ms";
+}
+
+std::string Range(const KeySpec& k, bool duration) {
+  const std::string r = duration ? Ms(k.min) + ".." + Ms(k.max) : Num(k.min) + ".." + Num(k.max);
+  return "must be within " + r + (*k.why ? std::string(" (") + k.why + ")" : "");
+}
+
+// A duration value: a string such as "5s", or an integer number of seconds.
+std::optional<std::int64_t> DurationMs(const toml::node& n) {
+  if (n.is_integer()) {
+    auto d = ParseDuration(std::to_string(*n.value<std::int64_t>()) + "s");
+    return d.ok() ? std::optional<std::int64_t>(d->count()) : std::nullopt;
+  }
+  if (n.is_string()) {
+    auto d = ParseDuration(*n.value<std::string>());
+    if (d.ok()) return d->count();
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> Check(const KeySpec& k, const toml::node& n) {
+  const std::string name = k.key;  // dotted, as problems() names keys
+  auto in = [&](double v) { return v >= k.min && v <= k.max; };
+  switch (k.type) {
+    case T::kString:
+    case T::kPath:
+      if (!n.is_string()) return name + ": expected a string";
+      return std::nullopt;
+    case T::kBool:
+      if (!n.is_boolean()) return name + ": expected true or false";
+      return std::nullopt;
+    case T::kInteger: {
+      if (!n.is_integer()) return name + ": expected a whole number";
+      const auto v = *n.value<std::int64_t>();
+      if (!in(static_cast<double>(v))) return name + " = " + std::to_string(v) + " " + Range(k, false);
+      return std::nullopt;
+    }
+    case T::kNumber: {
+      if (!n.is_floating_point() && !n.is_integer()) return name + ": expected a number";
+      const double v = *n.value<double>();
+      if (!std::isfinite(v)) return name + " is " + Num(v) + ": expected a finite number; it " + Range(k, false);
+      if (!in(v)) return name + " = " + Num(v) + " " + Range(k, false);
+      return std::nullopt;
+    }
+    case T::kDuration: {
+      auto ms = DurationMs(n);
+      if (!ms) return name + ": expected a duration such as \"5s\", \"5m\" or \"2h\" (not negative, at most a year)";
+      if (!in(static_cast<double>(*ms))) return name + " = " + Ms(static_cast<double>(*ms)) + " " + Range(k, true);
+      return std::nullopt;
+    }
+    case T::kStringList:
+    case T::kDurationList: {
+      const toml::array* arr = n.as_array();
+      if (!arr) return name + ": expected a list of " + (k.type == T::kStringList ? "strings" : "durations");
+      for (const auto& el : *arr)
+        if (!el.is_string()) return name + ": expected a list of " + (k.type == T::kStringList ? "strings" : "durations such as \"5s\"");
+      if (k.type == T::kStringList) return std::nullopt;
+      if (static_cast<int>(arr->size()) < k.min_items || static_cast<int>(arr->size()) > k.max_items)
+        return name + " has " + std::to_string(arr->size()) + " entries: it must have " + std::to_string(k.min_items) + ".." +
+               std::to_string(k.max_items);
+      for (const auto& el : *arr) {
+        const std::string text = *el.value<std::string>();
+        auto ms = DurationMs(el);
+        if (!ms) return name + ": \"" + text + "\" is not a duration such as \"5s\", \"5m\" or \"2h\" (not negative, at most a year)";
+        if (!in(static_cast<double>(*ms))) return name + ": \"" + text + "\" " + Range(k, true);
+      }
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 Config::Config() : impl_(std::make_unique<Impl>()) {}
 Config::~Config() = default;
@@ -59,6 +208,14 @@ Result<Config> Config::Parse(const std::string& toml_text, const std::filesystem
         << e.description() << "; fix the file (config/veridge.example.toml documents every key)";
     return Status::InvalidInput("config_invalid", msg.str());
   }
+  std::string bad;
+  for (const auto& k : Schema()) {
+    auto n = cfg.impl_->At(k.key);
+    if (!n) continue;
+    if (auto p = Check(k, *n.node())) bad += (bad.empty() ? "" : "; ") + *p;
+  }
+  if (!bad.empty())
+    return Status::InvalidInput("config_invalid", bad + " (config/veridge.example.toml documents every key and its range)");
   return cfg;
 }
 
@@ -91,8 +248,11 @@ std::int64_t Config::GetInt(const std::string& key, std::int64_t def) const {
 double Config::GetDouble(const std::string& key, double def) const {
   auto n = impl_->At(key);
   if (!n) return def;
-  if (n.is_floating_point() || n.is_integer()) return *n.value<double>();
-  impl_->Problem(key + ": expected a number");
+  if (n.is_floating_point() || n.is_integer()) {
+    const double v = *n.value<double>();
+    if (std::isfinite(v)) return v;
+  }
+  impl_->Problem(key + ": expected a finite number");
   return def;
 }
 
@@ -127,11 +287,7 @@ std::vector<std::string> Config::GetStringList(const std::string& key, const std
 std::chrono::milliseconds Config::GetDuration(const std::string& key, std::chrono::milliseconds def) const {
   auto n = impl_->At(key);
   if (!n) return def;
-  if (n.is_integer()) return std::chrono::seconds(*n.value<std::int64_t>());
-  if (n.is_string()) {
-    auto d = ParseDuration(*n.value<std::string>());
-    if (d.ok()) return *d;
-  }
+  if (auto ms = DurationMs(*n.node())) return std::chrono::milliseconds(*ms);
   impl_->Problem(key + ": expected a duration such as \"5s\", \"5m\" or \"2h\"");
   return def;
 }
@@ -167,12 +323,17 @@ Result<std::chrono::milliseconds> ParseDuration(const std::string& text) {
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc() || n < 0) return bad();
   std::string unit(p, text.data() + text.size());
-  if (unit.empty() || unit == "s") return milliseconds(seconds(n));
-  if (unit == "ms") return milliseconds(n);
-  if (unit == "m") return milliseconds(minutes(n));
-  if (unit == "h") return milliseconds(hours(n));
-  if (unit == "d") return milliseconds(hours(24 * n));
-  return bad();
+  std::int64_t per = 0;  // milliseconds per unit
+  if (unit.empty() || unit == "s") per = 1000;
+  else if (unit == "ms") per = 1;
+  else if (unit == "m") per = 60'000;
+  else if (unit == "h") per = 3'600'000;
+  else if (unit == "d") per = 86'400'000;
+  else return bad();
+  // Checked before multiplying: "9223372036854775807s" once wrapped round to an immediate retry.
+  if (n > kMaxDurationMs / per)
+    return Status::InvalidInput("bad_duration", "\"" + text + "\" is longer than a year; no Veridge setting needs that");
+  return milliseconds(n * per);
 }
 
 }  // namespace veridge::config

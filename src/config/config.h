@@ -1,8 +1,16 @@
 // config/config.h — the Veridge configuration file (TOML), parsed once into an immutable value.
 //
 // Contract
-//  * `Config::Load(path)` parses and validates syntax; relative paths inside the file are resolved
-//    against the file's own directory (so a config and its keys can travel together).
+//  * `Config::Load(path)` parses the file and checks it against the schema below; relative paths
+//    inside the file are resolved against the file's own directory (so a config and its keys can
+//    travel together).
+//  * Schema: every key Veridge reads is listed in Schema() with its type and, for numbers and
+//    durations, the inclusive range it must lie in (the same ranges are written beside each key
+//    in config/veridge.example.toml). Load/Parse fail with code config_invalid, naming every bad
+//    key, when a listed key has the wrong type, is NaN or infinite, lies outside its range, or is
+//    a duration that does not parse (negative, unknown unit, too long to represent). So a value
+//    that would fail open (a face threshold of 100, an 11-year retry, batch = -1) never reaches a
+//    command. Keys outside the schema are read by no code and are not checked.
 //  * Typed getters return the value or the documented default, and record a problem when a key is
 //    present with the wrong type; `Config::problems()` lists them ("store.path: expected a string").
 //    app/ turns them into a start-up error: a wrong config fails closed, it is never half-read.
@@ -22,6 +30,28 @@
 #include "common/status.h"
 
 namespace veridge::config {
+
+enum class KeyType { kString, kPath, kBool, kInteger, kNumber, kDuration, kStringList, kDurationList };
+
+struct KeySpec {
+  const char* key;   // dotted: "face.threshold"
+  KeyType type;
+  // kInteger, kNumber: the value's range. kDuration, kDurationList: the range of each duration, in
+  // milliseconds. Inclusive. Unused for the other types.
+  double min = 0;
+  double max = 0;
+  const char* why = "";  // what the range protects; ends the error message
+  // kDurationList only: how many entries the list may have.
+  int min_items = 0;
+  int max_items = 0;
+};
+
+// The schema, one entry per key (config.cpp).
+const std::vector<KeySpec>& Schema();
+
+// Durations longer than this do not parse (they would overflow a millisecond count, and no key
+// needs one): "9223372036854775807s" is an error, not an immediate retry.
+inline constexpr std::int64_t kMaxDurationMs = 366LL * 24 * 3600 * 1000;
 
 class Config {
  public:
@@ -63,7 +93,8 @@ class Config {
   std::filesystem::path base_dir_;
 };
 
-// Parses "250ms", "5s", "5m", "2h", "1d" (a bare number is seconds).
+// Parses "250ms", "5s", "5m", "2h", "1d" (a bare number is seconds). Refuses negatives, other
+// units and anything over kMaxDurationMs (code bad_duration).
 Result<std::chrono::milliseconds> ParseDuration(const std::string& text);
 
 }  // namespace veridge::config

@@ -64,3 +64,23 @@ TEST_CASE("veridge verify stores, signs and queues the session, then db check an
   CHECK(bad.exit_code == 2);
   CHECK(nlohmann::json::parse(bad.out)["error"]["code"] == "file_not_found");
 }
+
+TEST_CASE("veridge verify refuses a lender URL delivery would refuse, before the session starts") {
+  VERIDGE_REQUIRE_PATH(veridge::testing::VeridgeBinary(), "veridge binary");
+  for (std::string url : {"http://lender.example/hook", "not a url", "https://user:pw@lender.example/h"}) {
+    INFO(url);
+    veridge::testing::TempDir dir;
+    std::ofstream(dir / "veridge.toml") << "[device]\nkey_file = \"device.key\"\ncert_chain = \"chain.pem\"\n"
+                                        << "[store]\npath = \"v.db\"\nkey_file = \"store.key\"\n"
+                                        << "[lender]\nurl = \"" << url << "\"\n";
+    // Neither input exists and no model is loaded: the URL must be refused before any of that.
+    auto r = Veridge("verify --json --config " + (dir / "veridge.toml").string() + " --reference " + (dir / "nope.jpg").string() +
+                     " --capture " + (dir / "nope.mp4").string());
+    INFO(r.out);
+    CHECK(r.exit_code == 2);
+    auto j = nlohmann::json::parse(r.out);
+    CHECK(j["error"]["code"] == "config_invalid");
+    CHECK(j["error"]["message"].get<std::string>().find("lender.url") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir / "v.db"));  // nothing was created for a session that cannot deliver
+  }
+}
