@@ -2,7 +2,7 @@
 // Checks: config (syntax, schema ranges and types, known factors) through the same loader and
 // option builders the commands use (LoadConfigStrict, Build*Options, BuildLenderUrl); with
 // --config, the keys an appliance needs ([device], [store], [lender]); the lender URL as delivery
-// parses it; the webhook secret (mode 0600, whsec_ format); the store (opened with the configured
+// parses it; the lender TLS files (the HTTPS client outbox run builds); the webhook secret (mode 0600, whsec_ format); the store (opened with the configured
 // key, never created); every model of models/manifest.json (present, sha256, licence notes), the
 // PAD models, the tools the certificate factor needs, and the key files (present, mode 0600).
 // Exit 0 when everything required is there; 2 when a failing check is bad input (the config or
@@ -54,6 +54,12 @@ void CheckAppliance(const config::Config& cfg, const std::string& config_path, s
   auto client = BuildHttpsClientOptions(cfg);
   auto delivery = BuildDeliveryOptions(cfg);
   out.push_back(FromStatus("outbox settings", client.ok() ? delivery.status() : client.status(), "within their ranges"));
+  if (client.ok()) {
+    // The client `outbox run` would build: loads the lender CA bundle, pin and mTLS files (no
+    // connection is made).
+    auto https = net::HttpsClient::Create(*client);
+    out.push_back(FromStatus("lender TLS", https.status(), "CA bundle and client files load"));
+  }
 
   if (cfg.Has("lender.webhook_secret_file")) {
     const auto path = cfg.GetPath("lender.webhook_secret_file");

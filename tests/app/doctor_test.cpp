@@ -81,7 +81,8 @@ struct Appliance {
   explicit Appliance(const std::string& extra = "") {
     body = "[device]\nid = \"doctor-test\"\nkey_file = \"device.key\"\ncert_chain = \"chain.pem\"\n"
            "[store]\npath = \"v.db\"\nkey_file = \"store.key\"\n"
-           "[lender]\nurl = \"https://lender.example/hook\"\nwebhook_secret_file = \"lender.whsec\"\n" + extra;
+           "[lender]\nurl = \"https://lender.example/hook\"\nwebhook_secret_file = \"lender.whsec\"\nca_file = \"ca.pem\"\n" +
+           extra;
     Write(body);
     auto cmd = veridge::testing::VeridgeBinary().string() + " keys init --config " + (dir / "veridge.toml").string() + " >/dev/null 2>&1";
     REQUIRE(std::system(cmd.c_str()) == 0);
@@ -90,6 +91,8 @@ struct Appliance {
     o.key_file = dir / "store.key";
     o.create_if_missing = true;
     REQUIRE(veridge::store::Store::Open(o).ok());
+    // The lender's CA: any valid certificate will do for loading (the dev CA keys init made).
+    std::filesystem::copy_file(dir / "dev-ca.pem", dir / "ca.pem");
   }
   void Write(const std::string& text) const { std::ofstream(dir / "veridge.toml", std::ios::trunc) << text; }
   std::pair<int, nlohmann::json> Run() const {
@@ -117,7 +120,7 @@ TEST_CASE("doctor: a complete config passes every config check") {
   Appliance a;
   auto [rc, report] = a.Run();
   INFO(Failed(report));
-  for (const char* name : {"config", "config keys", "lender.url", "outbox settings", "lender.webhook_secret_file", "store",
+  for (const char* name : {"config", "config keys", "lender.url", "outbox settings", "lender TLS", "lender.webhook_secret_file", "store",
                            "store.key_file", "device.key_file"}) {
     const auto* c = Find(report, name);
     INFO(name);
@@ -155,6 +158,7 @@ TEST_CASE("doctor exits 2 on each found config case, naming it") {
       {"NaN face threshold", [](Appliance& a) { a.Write(a.body + "[face]\nthreshold = nan\n"); }, "face.threshold"},
       {"NaN PAD threshold", [](Appliance& a) { a.Write(a.body + "[liveness]\npad_threshold = nan\n"); }, "liveness.pad_threshold"},
       {"threshold = 100", [](Appliance& a) { a.Write(a.body + "[face]\nthreshold = 100.0\n"); }, "face.threshold"},
+      {"no lender CA bundle", [](Appliance& a) { std::filesystem::remove(a.dir / "ca.pem"); }, "lender TLS"},
       {"11-year retry", [](Appliance& a) { a.Write(a.body + "[outbox]\nretry_schedule = [\"0s\", \"100000h\"]\n"); }, "retry_schedule"},
   };
   for (const auto& c : cases) {
