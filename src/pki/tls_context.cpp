@@ -17,6 +17,22 @@ struct BioFree { void operator()(BIO* b) const { BIO_free(b); } };
 struct PkeyFree { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
 struct X509Free { void operator()(X509* p) const { X509_free(p); } };
 
+// Reads a private key file (refused when group/world accessible), wipes the PEM text from memory,
+// installs the key and checks that it matches the certificate already set on ctx.
+// `key_name` names the config key in messages; `cert_desc` the certificate it must match.
+Status UsePrivateKey(ssl_ctx_st* ctx, const std::filesystem::path& key_file, const std::string& key_name,
+                     const std::string& cert_desc) {
+  auto key_pem = ReadSecretFile(key_file);
+  if (!key_pem.ok()) return Status::InvalidInput("tls_config_invalid", key_name + ": " + key_pem.status().message());
+  std::unique_ptr<BIO, BioFree> kb(BIO_new_mem_buf(key_pem->data(), static_cast<int>(key_pem->size())));
+  std::unique_ptr<EVP_PKEY, PkeyFree> key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
+  OPENSSL_cleanse(key_pem->data(), key_pem->size());
+  if (!key) return Status::InvalidInput("tls_config_invalid", key_file.string() + ": not an unencrypted PEM private key");
+  if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+    return Status::InvalidInput("tls_config_invalid", key_file.string() + ": does not match " + cert_desc);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ConfigureClientTls(ssl_ctx_st* ctx, const TlsOptions& o) {
@@ -45,15 +61,35 @@ Status ConfigureClientTls(ssl_ctx_st* ctx, const TlsOptions& o) {
   if (!o.client_cert.empty()) {
     if (SSL_CTX_use_certificate_chain_file(ctx, o.client_cert.c_str()) != 1)
       return Status::InvalidInput("tls_config_invalid", o.client_cert.string() + ": cannot load the client certificate chain (" + ossl::DrainErrors() + ")");
-    auto key_pem = ReadSecretFile(o.client_key);
-    if (!key_pem.ok()) return Status::InvalidInput("tls_config_invalid", "client key: " + key_pem.status().message());
-    std::unique_ptr<BIO, BioFree> kb(BIO_new_mem_buf(key_pem->data(), static_cast<int>(key_pem->size())));
-    std::unique_ptr<EVP_PKEY, PkeyFree> key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
-    OPENSSL_cleanse(key_pem->data(), key_pem->size());
-    if (!key) return Status::InvalidInput("tls_config_invalid", o.client_key.string() + ": not an unencrypted PEM private key");
-    if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-      return Status::InvalidInput("tls_config_invalid", o.client_key.string() + ": does not match the client certificate");
+    VERIDGE_RETURN_IF_ERROR(UsePrivateKey(ctx, o.client_key, "client key", "the client certificate"));
   }
+  ERR_clear_error();
+  return Status::Ok();
+}
+
+Status ConfigureServerTls(ssl_ctx_st* ctx, const ServerTlsOptions& o) {
+  if (o.cert_chain.empty() || o.key_file.empty())
+    return Status::InvalidInput("tls_config_invalid", "the API listener needs both [serve].tls_cert and [serve].tls_key");
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+  // TLS 1.3 suites are all AEAD with forward secrecy; for 1.2 allow only the ECDHE AEAD ones.
+  if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1)
+    return Status::InvalidInput("tls_config_invalid", "OpenSSL refused the TLS 1.2 cipher list (" + ossl::DrainErrors() + ")");
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  auto chain = ReadFileBounded(o.cert_chain, 1024 * 1024);
+  if (!chain.ok()) return Status::InvalidInput("tls_config_invalid", "[serve].tls_cert: " + chain.status().message());
+  std::unique_ptr<BIO, BioFree> cb(BIO_new_mem_buf(chain->data(), static_cast<int>(chain->size())));
+  std::unique_ptr<X509, X509Free> leaf(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
+  if (!leaf || SSL_CTX_use_certificate(ctx, leaf.get()) != 1)
+    return Status::InvalidInput("tls_config_invalid", o.cert_chain.string() + ": no PEM server certificate could be loaded (" + ossl::DrainErrors() + ")");
+  while (X509* ca = PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr)) {
+    if (SSL_CTX_add_extra_chain_cert(ctx, ca) != 1) {  // takes ownership on success only
+      X509_free(ca);
+      return Status::InvalidInput("tls_config_invalid", o.cert_chain.string() + ": cannot add a CA certificate of the chain");
+    }
+  }
+  ERR_clear_error();  // the loop ends on "no start line"
+  VERIDGE_RETURN_IF_ERROR(UsePrivateKey(ctx, o.key_file, "[serve].tls_key", "the certificate in " + o.cert_chain.string()));
   ERR_clear_error();
   return Status::Ok();
 }

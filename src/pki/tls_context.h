@@ -1,7 +1,8 @@
-// pki/tls_context.h — the TLS client settings and the OpenSSL client context net/'s HTTPS client
-// uses (pki/ owns TLS contexts; net/ owns only the transport).
+// pki/tls_context.h — the TLS settings and the OpenSSL contexts net/ uses: the client context of
+// the HTTPS client (delivery to the lender) and the server context of the API listener
+// (pki/ owns TLS contexts; net/ owns only the transport).
 //
-// Contract: TLS 1.2 minimum, peer verification on with ONLY the trust anchors of
+// Client contract: TLS 1.2 minimum, peer verification on with ONLY the trust anchors of
 // TlsOptions::ca_file (no system store), optional client certificate + key for mTLS (the key
 // read with ReadSecretFile: refused when group/world readable), renegotiation off.
 // Codes (kInvalidInput): tls_config_invalid — the message names the file and what is wrong.
@@ -27,5 +28,19 @@ struct TlsOptions {
 };
 
 Status ConfigureClientTls(ssl_ctx_st* ctx, const TlsOptions& options);
+
+// Server contract: TLS 1.2 minimum (1.3 preferred), TLS 1.2 limited to ECDHE + AEAD suites (forward
+// secrecy), the server's cipher order, renegotiation, compression and session tickets off (no
+// long-lived ticket key in memory). The certificate chain file holds the server certificate first,
+// then its CAs; the key is read with ReadSecretFile (refused when group/world accessible), wiped
+// from memory after parsing, and must match the certificate. No client certificate is requested.
+// Codes (kInvalidInput): tls_config_invalid — the message names the file and what is wrong, never
+// the key's content.
+struct ServerTlsOptions {
+  std::filesystem::path cert_chain;  // [serve].tls_cert: PEM, server certificate first
+  std::filesystem::path key_file;    // [serve].tls_key: PEM private key, mode 0600
+};
+
+Status ConfigureServerTls(ssl_ctx_st* ctx, const ServerTlsOptions& options);
 
 }  // namespace veridge::pki
