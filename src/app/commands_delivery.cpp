@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "app/cli.h"
+#include "app/delivery.h"
 #include "app/options.h"
 #include "common/clock.h"
 #include "common/files.h"
@@ -30,14 +31,6 @@ extern "C" void OnStopSignal(int) { g_stop.store(true); }
 
 // Every delivery command loads through the same checks as verify and doctor.
 Result<config::Config> LoadConfig(const std::string& path) { return LoadConfigStrict(path); }
-
-// Sleeps in short slices so SIGINT/SIGTERM end a long wait promptly.
-void InterruptibleSleep(std::chrono::milliseconds d) {
-  auto until = std::chrono::steady_clock::now() + d;
-  while (!g_stop.load() && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(std::chrono::milliseconds(100),
-        std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()) + std::chrono::milliseconds(1)));
-}
 
 // Headers from a file: a JSON object, or HTTP-style "Name: value" lines.
 Result<outbox::WebhookHeaders> ReadHeaders(const std::string& path) {
@@ -135,33 +128,14 @@ void RegisterOutbox(CLI::App& app, CommandContext& ctx) {
     auto fail = [&](const Status& st) { ctx.exit_code = ReportError(st, *json); };
     auto cfg = LoadConfig(*config_path);
     if (!cfg.ok()) return fail(cfg.status());
-    auto client_opts = BuildHttpsClientOptions(*cfg);
-    if (!client_opts.ok()) return fail(client_opts.status());
-    auto delivery = BuildDeliveryOptions(*cfg);
-    if (!delivery.ok()) return fail(delivery.status());
-    auto secret_path = cfg->GetPath("lender.webhook_secret_file");
-    if (Status st = ConfigProblems(*cfg); !st.ok()) return fail(st);
-    if (secret_path.empty()) return fail(Status::InvalidInput("missing_config", "[lender].webhook_secret_file is not set"));
-    auto secret_text = ReadSecretFile(secret_path);
-    if (!secret_text.ok()) return fail(secret_text.status().WithContext("lender webhook secret"));
-    auto secret = outbox::WebhookSecret::Parse(*secret_text);
-    if (!secret.ok()) return fail(secret.status().WithContext(secret_path.string()));
-    auto client = net::HttpsClient::Create(*client_opts);
-    if (!client.ok()) return fail(client.status());
-    auto store_options = BuildStoreOptions(*cfg);
-    if (!store_options.ok()) return fail(store_options.status());
-    store_options->create_if_missing = true;  // the worker may start before the first session
-    auto store = store::Store::Open(*store_options);
-    if (!store.ok()) return fail(store.status());
-    outbox::StoreOutboxQueue queue(**store);
-    outbox::DeliveryWorker worker(queue, **client, *secret, SystemClock::Instance(), *delivery);
+    auto runner = DeliveryRunner::Create(*cfg);
+    if (!runner.ok()) return fail(runner.status());
     g_stop = false;
     std::signal(SIGINT, OnStopSignal);
     std::signal(SIGTERM, OnStopSignal);
-    auto stats = *until_empty ? worker.RunUntilEmpty(InterruptibleSleep, [] { return g_stop.load(); })
-                              : worker.RunForever(InterruptibleSleep, [] { return g_stop.load(); }, std::chrono::seconds(1));
+    auto stats = (*runner)->Run(*until_empty, g_stop);
     if (!stats.ok()) return fail(stats.status());
-    auto counts = (*store)->CountOutbox(SystemClock::Instance().NowUnixSeconds());
+    auto counts = (*runner)->store().CountOutbox(SystemClock::Instance().NowUnixSeconds());
     nlohmann::json out = stats->ToJson();
     if (counts.ok()) out["outbox"] = {{"pending", counts->pending}, {"delivered", counts->delivered}, {"dead", counts->dead}};
     if (*json) {

@@ -105,11 +105,7 @@ std::vector<Check> RunChecks(const std::string& config_path) {
   const auto model_dir = ModelDir(cfg);
   for (const auto& m : vision::ManifestModels()) {
     auto r = vision::ResolveModel(model_dir, m.file, /*verify=*/true);
-    // YuNet is optional (HOG is the default detector), and so are the fast-loading forms of the
-    // landmark model and the HOG detector (without them start-up is slower); everything else is
-    // needed by some factor.
-    const bool optional = m.name.rfind("yunet", 0) == 0 || m.name == "shape_predictor_68_face_landmarks_flat" ||
-                          m.name == "dlib_frontal_face_detector";
+    const bool optional = IsOptionalModel(m.name);
     std::string detail = r.ok() ? (model_dir / m.file).string() + " sha256 ok (" + m.source + ")" : r.status().message();
     if (m.licence.find("COMMERCIAL") != std::string::npos || m.licence.find("commercial") != std::string::npos)
       detail += "; licence: " + m.licence;

@@ -13,6 +13,10 @@ std::filesystem::path ModelDir(const config::Config& cfg) {
   return VERIDGE_DEFAULT_MODEL_DIR;
 }
 
+bool IsOptionalModel(const std::string& name) {
+  return name.rfind("yunet", 0) == 0 || name == "shape_predictor_68_face_landmarks_flat" || name == "dlib_frontal_face_detector";
+}
+
 verify::VerifyOptions BuildVerifyOptions(const config::Config& cfg) {
   verify::VerifyOptions o;
   o.device_id = cfg.GetString("device.id", o.device_id);

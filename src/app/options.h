@@ -18,6 +18,11 @@ namespace veridge::app {
 // The model directory: [models].dir, else $VERIDGE_MODEL_DIR, else the build's development model dir.
 std::filesystem::path ModelDir(const config::Config& cfg);
 
+// Models the appliance runs without (faster or alternative forms): YuNet (HOG is the default
+// detector), the flat landmark model and the serialised HOG detector (without them start-up is
+// slower). Every other manifest model is needed by some factor.
+bool IsOptionalModel(const std::string& manifest_name);
+
 // [device], [models], [face], [policy] → VerifyOptions. Type errors land in cfg.problems().
 verify::VerifyOptions BuildVerifyOptions(const config::Config& cfg);
 
