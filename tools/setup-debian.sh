@@ -12,6 +12,8 @@ PACKAGES=(
   libboost1.81-dev libssl-dev openssl libsqlcipher-dev sqlcipher sqlite3
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev
   softhsm2 opensc libp11-kit-dev
+  # veridge serve: sd_notify (Type=notify, watchdog)
+  libsystemd-dev
   # tests and benchmarks
   catch2 libbenchmark-dev
   # model packages and lender-side tests come from npm

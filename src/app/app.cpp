@@ -35,6 +35,7 @@ int RunApp(int argc, char** argv) {
   RegisterCertCommands(app, ctx);
   RegisterStoreCommands(app, ctx);
   RegisterDeliveryCommands(app, ctx);
+  RegisterServeCommand(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

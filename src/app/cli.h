@@ -38,5 +38,6 @@ void RegisterLivenessCommands(CLI::App& app, CommandContext& ctx);    // livenes
 void RegisterCertCommands(CLI::App& app, CommandContext& ctx);        // pki (issue 4)
 void RegisterStoreCommands(CLI::App& app, CommandContext& ctx);       // db, audit (issue 5)
 void RegisterDeliveryCommands(CLI::App& app, CommandContext& ctx);    // keys, outbox, webhook (issue 5)
+void RegisterServeCommand(CLI::App& app, CommandContext& ctx);        // serve (issue 11)
 
 }  // namespace veridge::app

@@ -81,6 +81,22 @@ const std::vector<KeySpec>& Schema() {
       {"outbox.max_response_bytes", T::kInteger, 0, 16 * 1024 * 1024, "the lender's response body read"},
       {"outbox.lease", T::kDuration, 1 * kSec, 24 * kHour, "a claimed row returns to the queue after it"},
       {"outbox.batch", T::kInteger, 1, 1000, "rows claimed at a time"},
+      {"serve.kiosk_listen", T::kString},
+      {"serve.api_listen", T::kString},
+      {"serve.tls_cert", T::kPath},
+      {"serve.tls_key", T::kPath},
+      {"serve.threads", T::kInteger, 1, 16, "I/O threads of the daemon"},
+      {"serve.max_connections", T::kInteger, 1, 10000, "open connections per listener"},
+      {"serve.max_header_bytes", T::kInteger, 1024, 65536, "request line and headers"},
+      {"serve.api_max_body_bytes", T::kInteger, 1024, 32 * 1024 * 1024, "an API request body"},
+      {"serve.kiosk_max_body_bytes", T::kInteger, 1024, 1024 * 1024, "a kiosk request body"},
+      {"serve.rate_per_second", T::kInteger, 0, 100000, "API requests per second per client (0 = off)"},
+      {"serve.rate_burst", T::kInteger, 1, 100000, "API requests a client may send at once"},
+      {"serve.kiosk_rate_per_second", T::kInteger, 0, 100000, "kiosk requests per second (0 = off)"},
+      {"serve.idle_timeout", T::kDuration, 100, 1 * kHour, "a keep-alive connection waiting for a request"},
+      {"serve.header_timeout", T::kDuration, 100, 300 * kSec, "TLS handshake, and reading request headers"},
+      {"serve.body_timeout", T::kDuration, 100, 600 * kSec, "reading a request body, writing a response"},
+      {"serve.drain_timeout", T::kDuration, 0, 300 * kSec, "SIGTERM: finishing in-flight work"},
   };
   return kSchema;
 }

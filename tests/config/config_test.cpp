@@ -166,7 +166,9 @@ TEST_CASE("The example config passes, and each of its numbers and durations has 
     if (!spec) continue;
     const bool looks_numeric = !value.empty() && (std::isdigit(static_cast<unsigned char>(value[0])) || value[0] == '-');
     const bool looks_duration = value.size() > 2 && value[0] == '"' && std::isdigit(static_cast<unsigned char>(value[1]));
-    if (looks_numeric || looks_duration) {
+    // A string such as an address ("127.0.0.1:8080") may start with a digit too: only numbers and
+    // durations have ranges.
+    if ((looks_numeric || looks_duration) && spec->type != config::KeyType::kString) {
       CHECK((spec->type == config::KeyType::kInteger || spec->type == config::KeyType::kNumber ||
              spec->type == config::KeyType::kDuration || spec->type == config::KeyType::kDurationList));
       CHECK(spec->max > spec->min);

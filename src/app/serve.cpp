@@ -1,0 +1,232 @@
+#include "app/serve.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <sstream>
+
+#include "app/delivery.h"
+#include "app/options.h"
+#include "common/clock.h"
+#include "liveness/pad.h"
+#include "vision/models.h"
+
+namespace veridge::app {
+namespace {
+
+// No appliance runs before this moment (2026-01-01T00:00:00Z): a clock behind it is an unset RTC
+// (1970 after a flat battery), which would date results wrongly and break certificate checks.
+constexpr std::int64_t kEarliestPlausibleUnix = 1767225600;
+
+Status Invalid(const std::string& msg) {
+  return Status::InvalidInput("config_invalid", msg + " (config/veridge.example.toml documents every key)");
+}
+
+// Reads an integer key and checks it against [lo, hi].
+Status IntIn(const config::Config& cfg, const std::string& key, std::int64_t lo, std::int64_t hi, std::int64_t def,
+             std::int64_t* out) {
+  *out = cfg.GetInt(key, def);
+  if (*out < lo || *out > hi) return Invalid("[" + key + "] must be within " + std::to_string(lo) + ".." + std::to_string(hi));
+  return Status::Ok();
+}
+
+Status DurationIn(const config::Config& cfg, const std::string& key, std::chrono::milliseconds lo, std::chrono::milliseconds hi,
+                  std::chrono::milliseconds def, std::chrono::milliseconds* out) {
+  *out = cfg.GetDuration(key, def);
+  if (*out < lo || *out > hi)
+    return Invalid("[" + key + "] must be within " + std::to_string(lo.count()) + "ms.." + std::to_string(hi.count() / 1000) + "s");
+  return Status::Ok();
+}
+
+std::string Label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') { out += "\\n"; continue; }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+Status ParseListenAddress(const std::string& key, const std::string& text, net::ListenerOptions* out) {
+  std::string host, port;
+  if (!text.empty() && text[0] == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return Invalid("[" + key + "] \"" + text + "\" must be \"[IPv6]:port\"");
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) return Invalid("[" + key + "] \"" + text + "\" must be \"IP:port\", e.g. \"127.0.0.1:8080\"");
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || p != port.data() + port.size() || value > 65535)
+    return Invalid("[" + key + "] \"" + text + "\": the port must be 0..65535 (0 = any free port)");
+  if (host.empty()) return Invalid("[" + key + "] \"" + text + "\": no address");
+  out->address = host;
+  out->port = static_cast<std::uint16_t>(value);
+  return Status::Ok();
+}
+
+Result<ServeOptions> BuildServeOptions(const config::Config& cfg) {
+  ServeOptions o;
+  o.kiosk.name = "kiosk";
+  o.kiosk.loopback_only = true;
+  o.api.name = "api";
+  VERIDGE_RETURN_IF_ERROR(ParseListenAddress("serve.kiosk_listen", cfg.GetString("serve.kiosk_listen", "127.0.0.1:8080"), &o.kiosk));
+  VERIDGE_RETURN_IF_ERROR(ParseListenAddress("serve.api_listen", cfg.GetString("serve.api_listen", "0.0.0.0:8443"), &o.api));
+  pki::ServerTlsOptions tls{cfg.GetPath("serve.tls_cert"), cfg.GetPath("serve.tls_key")};
+  if (tls.cert_chain.empty() || tls.key_file.empty())
+    return Invalid("[serve].tls_cert and [serve].tls_key are required: the lender/staff API is served over TLS only");
+  o.api.tls = tls;
+
+  std::int64_t v = 0;
+  VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "serve.threads", 1, 16, 2, &v));
+  o.threads = static_cast<int>(v);
+  VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "serve.max_connections", 1, 10000, 256, &v));
+  o.kiosk.max_connections = o.api.max_connections = static_cast<int>(v);
+  VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "serve.max_header_bytes", 1024, 65536, 16384, &v));
+  o.kiosk.max_header_bytes = o.api.max_header_bytes = static_cast<std::size_t>(v);
+  VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "serve.api_max_body_bytes", 1024, 32 << 20, 8 << 20, &v));
+  o.api.max_body_bytes = static_cast<std::size_t>(v);
+  VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "serve.kiosk_max_body_bytes", 1024, 1 << 20, 64 << 10, &v));
+  o.kiosk.max_body_bytes = static_cast<std::size_t>(v);
+  VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "serve.rate_per_second", 0, 100000, 20, &v));
+  o.api.rate.per_second = static_cast<double>(v);
+  VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "serve.rate_burst", 1, 100000, 40, &v));
+  o.api.rate.burst = static_cast<double>(v);
+  // The kiosk has one client (the local browser); its limit only stops a runaway page.
+  VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "serve.kiosk_rate_per_second", 0, 100000, 200, &v));
+  o.kiosk.rate.per_second = static_cast<double>(v);
+  o.kiosk.rate.burst = std::max(1.0, o.kiosk.rate.per_second * 2);
+
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  milliseconds d{};
+  VERIDGE_RETURN_IF_ERROR(DurationIn(cfg, "serve.idle_timeout", milliseconds(100), seconds(3600), seconds(30), &d));
+  o.kiosk.idle_timeout = o.api.idle_timeout = d;
+  VERIDGE_RETURN_IF_ERROR(DurationIn(cfg, "serve.header_timeout", milliseconds(100), seconds(300), seconds(10), &d));
+  o.kiosk.header_timeout = o.api.header_timeout = o.api.handshake_timeout = d;
+  VERIDGE_RETURN_IF_ERROR(DurationIn(cfg, "serve.body_timeout", milliseconds(100), seconds(600), seconds(30), &d));
+  o.kiosk.body_timeout = o.api.body_timeout = o.kiosk.write_timeout = o.api.write_timeout = d;
+  VERIDGE_RETURN_IF_ERROR(DurationIn(cfg, "serve.drain_timeout", milliseconds(0), seconds(300), seconds(10), &o.drain_timeout));
+  VERIDGE_RETURN_IF_ERROR(ConfigProblems(cfg));
+  return o;
+}
+
+ReadyChecks CheckReady(const ServeState& s) {
+  ReadyChecks c;
+  c.models = true;
+  for (const auto& m : vision::ManifestModels())
+    if (!IsOptionalModel(m.name) && !vision::ResolveModel(s.model_dir, m.file, /*verify=*/false).ok()) c.models = false;
+  if (s.liveness_enabled && !liveness::PadModel::CheckFiles(s.model_dir).ok()) c.models = false;
+  c.store = s.store && s.store->SchemaVersion().ok();
+  c.keys = s.keys_loaded;
+  c.clock = SystemClock::Instance().NowUnixSeconds() >= kEarliestPlausibleUnix;
+  return c;
+}
+
+namespace {
+
+net::Response Healthz(const net::Request&) { return net::Response::Json(200, R"({"status":"alive"})"); }
+
+net::Response Readyz(const ServeState& s) {
+  const auto c = CheckReady(s);
+  nlohmann::json j = {{"ready", c.ready()},
+                      {"checks", {{"models", c.models}, {"store", c.store}, {"keys", c.keys}, {"clock", c.clock}}}};
+  return net::Response::Json(c.ready() ? 200 : 503, j.dump());
+}
+
+void AddHealth(net::Router& r, const std::shared_ptr<const ServeState>& state) {
+  Status a = r.Add({net::Method::kGet, "/healthz", "200 while the process serves HTTP (no credentials)", Healthz});
+  Status b = r.Add({net::Method::kGet, "/readyz", "200 when models, store, keys and clock are ready, else 503 (no credentials)",
+                    [state](const net::Request&) { return Readyz(*state); }});
+  // Fixed, distinct patterns: a failure here is a programming error caught by every test run.
+  if (!a.ok() || !b.ok()) throw std::logic_error("health routes: " + a.ToString() + " " + b.ToString());
+}
+
+}  // namespace
+
+std::shared_ptr<net::Router> KioskRoutes(std::shared_ptr<const ServeState> state) {
+  auto r = std::make_shared<net::Router>();
+  AddHealth(*r, state);
+  return r;
+}
+
+std::shared_ptr<net::Router> ApiRoutes(std::shared_ptr<const ServeState> state) {
+  auto r = std::make_shared<net::Router>();
+  AddHealth(*r, state);
+  Status m = r->Add({net::Method::kGet, "/metrics", "Prometheus text: build, readiness, outbox, HTTP counters",
+                     [state](const net::Request&) {
+                       return net::Response::Text(200, MetricsText(*state), "text/plain; version=0.0.4; charset=utf-8");
+                     }});
+  if (!m.ok()) throw std::logic_error("metrics route: " + m.ToString());
+  return r;
+}
+
+std::string MetricsText(const ServeState& s) {
+  std::ostringstream out;
+  auto family = [&out](const char* name, const char* type, const char* help) {
+    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+  };
+  family("veridge_build_info", "gauge", "Build of the running binary (always 1).");
+  out << "veridge_build_info{version=\"" << Label(VERIDGE_VERSION) << "\"} 1\n";
+  family("veridge_process_start_time_seconds", "gauge", "Start time of the process, unix seconds.");
+  out << "veridge_process_start_time_seconds " << s.started_at << "\n";
+  const auto c = CheckReady(s);
+  family("veridge_ready", "gauge", "1 when /readyz reports ready.");
+  out << "veridge_ready " << (c.ready() ? 1 : 0) << "\n";
+  family("veridge_ready_check", "gauge", "Each readiness check (1 ok, 0 failing).");
+  out << "veridge_ready_check{check=\"models\"} " << c.models << "\nveridge_ready_check{check=\"store\"} " << c.store
+      << "\nveridge_ready_check{check=\"keys\"} " << c.keys << "\nveridge_ready_check{check=\"clock\"} " << c.clock << "\n";
+
+  const std::int64_t now = SystemClock::Instance().NowUnixSeconds();
+  if (s.store) {
+    auto counts = s.store->CountOutbox(now);
+    if (counts.ok()) {
+      family("veridge_outbox_messages", "gauge", "Signed results in the outbox, by state (dead = dead letters).");
+      out << "veridge_outbox_messages{state=\"pending\"} " << counts->pending << "\n"
+          << "veridge_outbox_messages{state=\"delivered\"} " << counts->delivered << "\n"
+          << "veridge_outbox_messages{state=\"dead\"} " << counts->dead << "\n";
+      family("veridge_outbox_due", "gauge", "Pending results due for an attempt now.");
+      out << "veridge_outbox_due " << counts->due << "\n";
+      family("veridge_outbox_dead_letters", "gauge", "Results that exhausted their retries (replay with veridge outbox replay).");
+      out << "veridge_outbox_dead_letters " << counts->dead << "\n";
+      // ListOutbox is newest first: the oldest pending row is the last one.
+      std::int64_t oldest_age = 0;
+      if (counts->pending > 0) {
+        auto rows = s.store->ListOutbox(store::OutboxState::kPending, 1, static_cast<int>(counts->pending - 1));
+        if (rows.ok() && !rows->empty()) oldest_age = std::max<std::int64_t>(0, now - rows->front().created_at);
+      }
+      family("veridge_outbox_oldest_pending_age_seconds", "gauge", "Age of the oldest undelivered result (0 when none).");
+      out << "veridge_outbox_oldest_pending_age_seconds " << oldest_age << "\n";
+    }
+  }
+
+  if (s.http_stats) {
+    const auto stats = s.http_stats();
+    auto per_listener = [&](const char* name, const char* type, const char* help, auto field) {
+      family(name, type, help);
+      for (const auto& l : stats) out << name << "{listener=\"" << Label(l.name) << "\"} " << field(l) << "\n";
+    };
+    per_listener("veridge_http_connections_open", "gauge", "Open connections.", [](const auto& l) { return l.open_connections; });
+    per_listener("veridge_http_requests_total", "counter", "Requests answered.", [](const auto& l) { return l.requests; });
+    per_listener("veridge_http_connections_rejected_total", "counter", "Connections refused over max_connections.",
+                 [](const auto& l) { return l.rejected_connections; });
+    per_listener("veridge_http_rate_limited_total", "counter", "Requests answered 429.", [](const auto& l) { return l.rate_limited; });
+    per_listener("veridge_http_too_large_total", "counter", "Requests answered 413 or 431.", [](const auto& l) { return l.too_large; });
+    per_listener("veridge_http_timeouts_total", "counter", "Connections cut by a timeout.", [](const auto& l) { return l.timeouts; });
+    per_listener("veridge_http_tls_failures_total", "counter", "Failed TLS handshakes.", [](const auto& l) { return l.tls_failures; });
+    per_listener("veridge_http_server_errors_total", "counter", "Responses with a 5xx status.", [](const auto& l) { return l.server_errors; });
+  }
+  return out.str();
+}
+
+}  // namespace veridge::app

@@ -1,0 +1,73 @@
+// app/serve.h — the pieces of `veridge serve` that are not process plumbing: [serve] options, the
+// readiness checks and the routes of both listeners (/healthz, /readyz, /metrics). The command
+// itself (signals, sd_notify, threads) is in commands_serve.cpp.
+//
+// Contract
+//  * BuildServeOptions reads [serve] with documented defaults and ranges
+//    (config/veridge.example.toml); anything out of range or of the wrong type is config_invalid.
+//    kiosk_listen must be a loopback address; api_listen needs tls_cert and tls_key.
+//  * /healthz: 200 {"status":"alive"} while the process serves HTTP at all.
+//  * /readyz: 200 {"ready":true,"checks":{...}} or 503 {"ready":false,"checks":{...}} with one
+//    boolean per check (models, store, keys, clock) and nothing else: no paths, versions or
+//    messages (both listeners answer it without credentials).
+//  * /metrics (API listener only): Prometheus text format 0.0.4.
+//  * Handlers are thread-safe (they run on the I/O threads): ServeState is immutable after
+//    construction except for the store, which serialises its own calls.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "net/server.h"
+#include "store/store.h"
+
+namespace veridge::app {
+
+struct ServeOptions {
+  net::ListenerOptions kiosk;  // [serve].kiosk_listen etc.
+  net::ListenerOptions api;    // [serve].api_listen, tls_cert, tls_key etc.
+  int threads = 2;
+  std::chrono::milliseconds drain_timeout{10000};
+};
+
+// Codes: config_invalid (message names the key and its allowed range).
+Result<ServeOptions> BuildServeOptions(const config::Config& cfg);
+
+// "127.0.0.1:8080", "[::1]:8080" → address and port. Code config_invalid.
+Status ParseListenAddress(const std::string& key, const std::string& text, net::ListenerOptions* out);
+
+struct ReadyChecks {
+  bool models = false;
+  bool store = false;
+  bool keys = false;
+  bool clock = false;
+  bool ready() const { return models && store && keys && clock; }
+};
+
+// What the handlers read. The store is opened by the command and outlives the server.
+struct ServeState {
+  store::Store* store = nullptr;
+  std::filesystem::path model_dir;
+  bool liveness_enabled = true;
+  bool keys_loaded = false;  // device key + chain and webhook secret loaded at start-up
+  std::int64_t started_at = 0;
+  // Per-listener HTTP counters for /metrics (the server's Stats); may be empty.
+  std::function<std::vector<net::ListenerStats>()> http_stats;
+};
+
+// Runs the checks now (cheap: file presence, one store query, the clock).
+ReadyChecks CheckReady(const ServeState& state);
+
+// The route tables. The API router gets /metrics as well.
+std::shared_ptr<net::Router> KioskRoutes(std::shared_ptr<const ServeState> state);
+std::shared_ptr<net::Router> ApiRoutes(std::shared_ptr<const ServeState> state);
+
+// The Prometheus text of /metrics.
+std::string MetricsText(const ServeState& state);
+
+}  // namespace veridge::app

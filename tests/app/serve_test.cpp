@@ -1,0 +1,395 @@
+// `veridge serve` as systemd runs it: the real binary on ephemeral ports (reported through
+// --ready-file), real TLS with certificates made at test time, a real sd_notify socket, SIGTERM.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "audit/audit.h"
+#include "lender/lender_fixture.h"
+#include "net/https_client.h"
+#include "outbox/device_identity.h"
+#include "outbox/worker.h"
+#include "store/store.h"
+#include "support/raw_http.h"
+
+using namespace veridge;
+using namespace veridge::testing;
+using nlohmann::json;
+using Ms = std::chrono::milliseconds;
+
+namespace {
+
+std::string Q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+
+std::string Slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The datagram socket systemd would listen on (NOTIFY_SOCKET).
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::filesystem::path& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    ok_ = fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  ~NotifySocket() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return ok_; }
+  // Collects messages until one contains `want` or the timeout passes.
+  bool WaitFor(const std::string& want, int timeout_ms) {
+    const auto deadline = std::chrono::steady_clock::now() + Ms(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (seen_.find(want) != std::string::npos) return true;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char buf[4096];
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n > 0) seen_.append(buf, static_cast<std::size_t>(n)).append("\n");
+    }
+    return seen_.find(want) != std::string::npos;
+  }
+  const std::string& seen() const { return seen_; }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  bool ok_ = false;
+  std::string seen_;
+};
+
+struct Setup {
+  TempDir dir;
+  LenderPki pki;
+  bool made = false;
+  Setup() { made = MakeLenderPki(dir / "pki", &pki); }
+  std::filesystem::path config() const { return dir / "veridge.toml"; }
+  // extra: more [serve] lines; models: the model directory.
+  void WriteConfig(const std::filesystem::path& models, const std::string& lender_url = "https://127.0.0.1:9/h",
+                   const std::string& extra_serve = "") const {
+    std::ofstream(config()) << "[device]\nid = \"kiosk-serve\"\nkey_file = \"keys/device.key\"\ncert_chain = \"keys/device-chain.pem\"\n"
+                               "[store]\npath = \"veridge.db\"\nkey_file = \"keys/store.key\"\n"
+                               "[models]\ndir = \"" << models.string() << "\"\n"
+                            << "[lender]\nurl = \"" << lender_url << "\"\nwebhook_secret_file = \"keys/lender.whsec\"\n"
+                            << "ca_file = \"" << pki.ca().string() << "\"\n"
+                            << "[outbox]\nretry_schedule = [\"0s\", \"1s\", \"1s\"]\nrequest_timeout = \"5s\"\n"
+                            << "[serve]\nkiosk_listen = \"127.0.0.1:0\"\napi_listen = \"127.0.0.1:0\"\n"
+                            << "tls_cert = \"" << pki.server_cert().string() << "\"\ntls_key = \"" << pki.server_key().string() << "\"\n"
+                            << "drain_timeout = \"5s\"\n" << extra_serve;
+  }
+  bool KeysInit() const {
+    return std::system(("'" + VeridgeBinary().string() + "' keys init --config " + Q(config()) + " >/dev/null 2>&1").c_str()) == 0;
+  }
+};
+
+// The daemon as a child process: stdout+stderr to a log file, ports from --ready-file.
+class Daemon {
+ public:
+  ~Daemon() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  // Returns "" once the ready file is there, else why not (the child's log included).
+  std::string Start(const Setup& s, const std::vector<std::pair<std::string, std::string>>& env = {}) {
+    log_ = s.dir / "serve.log";
+    ready_ = s.dir / "ready.json";
+    std::filesystem::remove(ready_);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::string bin = VeridgeBinary().string(), cfg = s.config().string(), rf = ready_.string();
+      ::execl(bin.c_str(), bin.c_str(), "serve", "--config", cfg.c_str(), "--ready-file", rf.c_str(), (char*)nullptr);
+      ::_exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int st = 0;
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        exit_code_ = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        return "veridge serve exited with " + std::to_string(exit_code_) + ": " + Slurp(log_);
+      }
+      if (std::filesystem::exists(ready_)) {
+        auto j = json::parse(Slurp(ready_), nullptr, false);
+        if (j.is_object()) {
+          kiosk_port_ = j["kiosk"]["port"].get<int>();
+          api_port_ = j["api"]["port"].get<int>();
+          return "";
+        }
+      }
+      std::this_thread::sleep_for(Ms(50));
+    }
+    return "no ready file within 30 s: " + Slurp(log_);
+  }
+  // SIGTERM, then waits up to timeout_ms; returns the exit code (-1: did not exit, or by signal).
+  int Terminate(int timeout_ms, Ms* took = nullptr) {
+    if (pid_ <= 0) return exit_code_;
+    const auto start = std::chrono::steady_clock::now();
+    ::kill(pid_, SIGTERM);
+    while (std::chrono::steady_clock::now() - start < Ms(timeout_ms)) {
+      int st = 0;
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        if (took) *took = std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - start);
+        return exit_code_ = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+      }
+      std::this_thread::sleep_for(Ms(20));
+    }
+    return -1;
+  }
+  int kiosk_port() const { return kiosk_port_; }
+  int api_port() const { return api_port_; }
+  std::string log() const { return Slurp(log_); }
+
+ private:
+  pid_t pid_ = -1;
+  int exit_code_ = -1;
+  int kiosk_port_ = 0, api_port_ = 0;
+  std::filesystem::path log_, ready_;
+};
+
+Result<net::HttpResponse> Https(const Setup& s, int port, const std::string& method, const std::string& path,
+                                const std::string& body = "") {
+  net::HttpsClientOptions o;
+  o.tls.ca_file = s.pki.ca();
+  o.connect_timeout = o.handshake_timeout = Ms(3000);
+  o.total_timeout = Ms(5000);
+  auto c = net::HttpsClient::Create(o);
+  if (!c.ok()) return c.status();
+  net::HttpRequest r;
+  r.method = method;
+  r.url = "https://127.0.0.1:" + std::to_string(port) + path;
+  r.body = body;
+  return (*c)->Send(r);
+}
+
+std::string Hex(const std::string& bytes) {
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) out += {d[c >> 4], d[c & 15]};
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("serve: health and readiness on both listeners, metrics on the API, READY=1, watchdog, SIGTERM exits 0") {
+  REQUIRE(std::filesystem::exists(VeridgeBinary()));
+  Setup s;
+  REQUIRE(s.made);
+  std::filesystem::create_directories(s.dir / "no-models");
+  s.WriteConfig(s.dir / "no-models", "https://127.0.0.1:9/h", "api_max_body_bytes = 4096\n");
+  REQUIRE(s.KeysInit());
+  NotifySocket notify(s.dir / "notify.sock");
+  REQUIRE(notify.ok());
+  Daemon d;
+  auto err = d.Start(s, {{"NOTIFY_SOCKET", (s.dir / "notify.sock").string()}, {"WATCHDOG_USEC", "400000"}});
+  INFO(err);
+  REQUIRE(err.empty());
+  CHECK(notify.WaitFor("READY=1", 5000));
+  CHECK(notify.WaitFor("WATCHDOG=1", 3000));
+  CHECK(notify.seen().find("STATUS=serving, not ready: models") != std::string::npos);
+
+  // Kiosk: plain HTTP on loopback.
+  auto h = RawRequest(d.kiosk_port(), "GET", "/healthz");
+  REQUIRE(h);
+  CHECK(h->status == 200);
+  CHECK(json::parse(h->body) == json{{"status", "alive"}});
+  auto r = RawRequest(d.kiosk_port(), "GET", "/readyz");
+  REQUIRE(r);
+  CHECK(r->status == 503);  // the model directory is empty
+  CHECK(json::parse(r->body) ==
+        json{{"ready", false}, {"checks", {{"models", false}, {"store", true}, {"keys", true}, {"clock", true}}}});
+  auto km = RawRequest(d.kiosk_port(), "GET", "/metrics");
+  REQUIRE(km);
+  CHECK(km->status == 404);  // metrics only on the API listener
+  auto post = RawRequest(d.kiosk_port(), "POST", "/healthz", "{}");
+  REQUIRE(post);
+  CHECK(post->status == 405);
+
+  // API: TLS, verified against the test CA with the IP name.
+  auto ah = Https(s, d.api_port(), "GET", "/healthz");
+  INFO(ah.status().ToString());
+  REQUIRE(ah.ok());
+  CHECK(ah->status == 200);
+  auto ar = Https(s, d.api_port(), "GET", "/readyz");
+  REQUIRE(ar.ok());
+  CHECK(ar->status == 503);
+  CHECK(ar->body == r->body);
+  auto m = Https(s, d.api_port(), "GET", "/metrics");
+  REQUIRE(m.ok());
+  CHECK(m->status == 200);
+  CHECK(m->Header("content-type").value_or("").rfind("text/plain; version=0.0.4", 0) == 0);
+  CHECK(m->body.find("veridge_build_info{version=\"") != std::string::npos);
+  CHECK(m->body.find("veridge_ready_check{check=\"models\"} 0") != std::string::npos);
+  CHECK(m->body.find("veridge_outbox_messages{state=\"pending\"} 0") != std::string::npos);
+  CHECK(m->body.find("veridge_outbox_dead_letters 0") != std::string::npos);
+  CHECK(m->body.find("veridge_http_requests_total{listener=\"kiosk\"} 4") != std::string::npos);
+  // An oversized body is refused on the API too, before routing.
+  auto big = Https(s, d.api_port(), "POST", "/healthz", std::string(64 << 10, 'x'));
+  INFO(big.status().ToString());
+  REQUIRE(big.ok());
+  CHECK(big->status == 413);
+
+  // No secret in any response or log line: store key, webhook secret, TLS and device keys.
+  auto store_key = Slurp(s.dir / "keys/store.key");
+  std::string whsec = Slurp(s.dir / "keys/lender.whsec");
+  whsec = whsec.substr(0, whsec.find('\n'));
+  auto tls_key = Slurp(s.pki.server_key());
+  const std::string tls_key_line = tls_key.substr(tls_key.find('\n') + 1, 40);
+
+  Ms took{0};
+  CHECK(d.Terminate(10000, &took) == 0);
+  CHECK(took < Ms(5000));
+  const std::string log = d.log();
+  INFO(log);
+  CHECK(log.find("draining") != std::string::npos);
+  CHECK(log.find("stopped") != std::string::npos);
+  CHECK(notify.WaitFor("STOPPING=1", 1000));
+  for (const std::string& secret : {whsec, whsec.substr(6), tls_key_line, Hex(store_key.substr(0, 32))}) {
+    REQUIRE(secret.size() >= 20);
+    CHECK(log.find(secret) == std::string::npos);
+    CHECK(m->body.find(secret) == std::string::npos);
+  }
+}
+
+TEST_CASE("serve: with the models installed /readyz is 200 on both listeners") {
+  VERIDGE_REQUIRE_PATH(DevModelDir() / "dlib_face_recognition_resnet_model_v1.dat", "models (tools/fetch-models.sh)");
+  Setup s;
+  REQUIRE(s.made);
+  s.WriteConfig(DevModelDir());
+  REQUIRE(s.KeysInit());
+  Daemon d;
+  auto err = d.Start(s);
+  INFO(err);
+  REQUIRE(err.empty());
+  auto r = RawRequest(d.kiosk_port(), "GET", "/readyz");
+  REQUIRE(r);
+  INFO(r->body);
+  CHECK(r->status == 200);
+  auto ar = Https(s, d.api_port(), "GET", "/readyz");
+  REQUIRE(ar.ok());
+  CHECK(ar->status == 200);
+  CHECK(json::parse(ar->body)["ready"] == true);
+  CHECK(d.Terminate(10000) == 0);
+}
+
+TEST_CASE("serve: SIGTERM with a client holding a keep-alive connection still drains and exits 0") {
+  Setup s;
+  REQUIRE(s.made);
+  s.WriteConfig(s.dir.path());
+  REQUIRE(s.KeysInit());
+  Daemon d;
+  auto err = d.Start(s);
+  INFO(err);
+  REQUIRE(err.empty());
+  RawConn held(d.kiosk_port());
+  REQUIRE(held.Send(held.Request("GET", "/healthz")));
+  REQUIRE(held.Read());
+  Ms took{0};
+  CHECK(d.Terminate(10000, &took) == 0);
+  CHECK(took < Ms(3000));  // the idle connection is closed at once, not waited for
+  CHECK(held.ClosedWithin(1000));
+}
+
+TEST_CASE("serve: a bad configuration fails start-up with exit 2 and says why") {
+  Setup s;
+  REQUIRE(s.made);
+  s.WriteConfig(s.dir.path());
+  REQUIRE(s.KeysInit());
+  auto run = [&](const std::string& extra) {
+    s.WriteConfig(s.dir.path(), "https://127.0.0.1:9/h", extra);
+    Daemon d;
+    return d.Start(s);
+  };
+  // A duplicate key is a TOML error; so write the variants over the defaults instead.
+  auto cfg_with = [&](const std::string& from, const std::string& to) {
+    s.WriteConfig(s.dir.path());
+    std::string text = Slurp(s.config());
+    auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    std::ofstream(s.config()) << text;
+    Daemon d;
+    return d.Start(s);
+  };
+  CHECK(cfg_with("kiosk_listen = \"127.0.0.1:0\"", "kiosk_listen = \"0.0.0.0:0\"").find("exited with 2") != std::string::npos);
+  CHECK(cfg_with("kiosk_listen = \"127.0.0.1:0\"", "kiosk_listen = \"127.0.0.1\"").find("config_invalid") != std::string::npos);
+  CHECK(cfg_with("tls_cert = ", "# tls_cert = ").find("tls_cert") != std::string::npos);
+  CHECK(run("threads = 99\n").find("serve.threads") != std::string::npos);
+  CHECK(run("idle_timeout = \"forever\"\n").find("config_invalid") != std::string::npos);
+  ::chmod(s.pki.server_key().c_str(), 0644);
+  auto unsafe = run("");
+  CHECK(unsafe.find("exited with 2") != std::string::npos);
+  CHECK(unsafe.find("group or others") != std::string::npos);
+  CHECK(unsafe.find("PRIVATE KEY") == std::string::npos);
+}
+
+TEST_CASE("serve: the in-process delivery worker sends a committed result to the lender") {
+  auto why = NodeMissingReason();
+  if (!why.empty()) VERIDGE_SKIP(why);
+  Setup s;
+  REQUIRE(s.made);
+  s.WriteConfig(s.dir.path());
+  REQUIRE(s.KeysInit());
+  NodeReceiver rx;
+  REQUIRE(rx.Start({s.pki.server_cert(), s.pki.server_key(), s.dir / "keys/lender.whsec", s.dir / "keys/dev-ca.pem", s.dir / "rx.log",
+                    "normal", {}}) == "");
+  s.WriteConfig(s.dir.path(), rx.url());
+  {
+    // A decision committed as verify/ would, before the daemon starts.
+    auto signer = outbox::DeviceSigner::Load(s.dir / "keys/device.key", s.dir / "keys/device-chain.pem").value();
+    store::StoreOptions so;
+    so.path = s.dir / "veridge.db";
+    so.key_file = s.dir / "keys/store.key";
+    so.audit_hasher = audit::ChainHasher();
+    auto db = store::Store::Open(so).value();
+    const auto now = SystemClock::Instance().NowUnixSeconds();
+    auto sr = outbox::SignResult({{"session_id", "serve-1"}, {"decision", "approved"}, {"reasons", json::array()}}, signer, now).value();
+    store::DecisionRecord rec;
+    rec.session_id = "serve-1";
+    rec.created_at = now;
+    rec.decision = "approved";
+    rec.reasons_json = "[]";
+    rec.factors_json = "{}";
+    rec.result_json = sr.result_json;
+    rec.outbox = store::OutboxMessageInput{sr.webhook_id, rx.url(), sr.body, now};
+    REQUIRE(db->CommitDecision(rec).ok());
+  }
+  Daemon d;
+  auto err = d.Start(s);
+  INFO(err);
+  REQUIRE(err.empty());
+  bool delivered = false;
+  for (int i = 0; i < 100 && !delivered; ++i) {
+    std::this_thread::sleep_for(Ms(100));
+    for (auto& l : rx.Log()) delivered = delivered || l.value("ok", false);
+  }
+  CHECK(delivered);
+  bool counted = false;
+  for (int i = 0; i < 20 && !counted; ++i) {
+    auto m = Https(s, d.api_port(), "GET", "/metrics");
+    counted = m.ok() && m->body.find("veridge_outbox_messages{state=\"delivered\"} 1") != std::string::npos;
+    if (!counted) std::this_thread::sleep_for(Ms(100));
+  }
+  CHECK(counted);
+  CHECK(d.Terminate(10000) == 0);
+}
