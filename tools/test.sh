@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 # ccache: paths relative to the checkout, so a fresh clone elsewhere (CI) reuses the cache.
 export CCACHE_BASEDIR=$PWD
+# -g puts the build directory into the debug info, so ccache hashes it by default and a clone in
+# another folder misses every time; the debug paths are only cosmetic, so do not hash it.
+export CCACHE_NOHASHDIR=1
 
 bash tools/setup-debian.sh
 bash tools/setup-node.sh

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "app/cli.h"
+#include "common/crash_point.h"
 #include "app/options.h"
 #include "outbox/device_identity.h"
 #include "outbox/worker.h"
@@ -98,6 +99,7 @@ int RunVerify(const VerifyArgs& a) {
 
   auto result = (*verifier)->Run({a.reference, a.capture, a.applicant_ref});
   if (!result.ok()) return ReportError(result.status(), a.json);
+  CrashPoint(crash_points::kVerifyBeforePrint);  // stored and queued, not yet acknowledged
   if (a.json) PrintJson(result->ToJson());
   else PrintHuman(*result);
   return result->decision.decision == policy::Decision::kApproved ? kExitOk : kExitNegative;

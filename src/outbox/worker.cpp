@@ -7,6 +7,7 @@
 #include <ctime>
 #include <random>
 
+#include "common/crash_point.h"
 #include "common/log.h"
 
 namespace veridge::outbox {
@@ -98,6 +99,7 @@ Status DeliveryWorker::DeliverOne(const store::OutboxMessage& m, RunStats& stats
   req.body = m.payload;
   const auto t0 = clock_.Monotonic();
   auto res = transport_.Send(req);
+  CrashPoint(crash_points::kOutboxAfterResponse);  // the lender may have the result; the store does not know
   store::Attempt attempt;
   attempt.attempt_no = attempt_no;
   attempt.at = ts;

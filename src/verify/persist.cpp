@@ -1,5 +1,6 @@
 #include "verify/persist.h"
 
+#include "common/crash_point.h"
 #include "outbox/worker.h"
 
 namespace veridge::verify {
@@ -46,6 +47,7 @@ Result<nlohmann::json> StoreSink::Commit(const SessionResult& result) {
   const std::int64_t first_at = now + std::chrono::duration_cast<std::chrono::seconds>(first_delay_).count();
   rec.outbox = store::OutboxMessageInput{signed_result->webhook_id, endpoint_, signed_result->body, first_at};
 
+  CrashPoint(crash_points::kVerifyBeforeCommit);
   VERIDGE_RETURN_IF_ERROR(store_.CommitDecision(rec));
   return nlohmann::json{{"stored", store_path_},
                         {"webhook_id", signed_result->webhook_id},
