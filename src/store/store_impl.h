@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "common/crash_point.h"
 #include "store/sqlite_util.h"
 #include "store/store.h"
 
@@ -74,8 +75,12 @@ struct Store::Impl {
     VERIDGE_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE", what));
     Status st = body();
     if (st.ok()) {
+      CrashPoint(crash_points::kStoreBeforeCommit);  // every row written, nothing committed
       int rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-      if (rc == SQLITE_OK) return Status::Ok();
+      if (rc == SQLITE_OK) {
+        CrashPoint(crash_points::kStoreAfterCommit);  // committed, the caller not yet told
+        return Status::Ok();
+      }
       st = detail::Translate(rc, db, what + " (commit)");
     }
     // SQLite may already have rolled back (e.g. after SQLITE_FULL); only roll back if still open.

@@ -1,4 +1,4 @@
-// Crash safety of delivery: `veridge outbox run` is SIGKILLed at random points (>= 200 times)
+// Crash safety of delivery: `veridge outbox run` SIGKILLs itself at named crash points (36 times)
 // while decisions keep being committed; afterwards every committed decision has been delivered to
 // the lender (at least once), every duplicate carried the same webhook-id, and the database
 // passes `veridge db check`.
@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "audit/audit.h"
+#include "common/crash_point.h"
 #include "lender/lender_fixture.h"
 #include "outbox/device_identity.h"
 #include "outbox/worker.h"
@@ -27,9 +28,11 @@ using nlohmann::json;
 
 namespace {
 
-pid_t Spawn(const std::vector<std::string>& args) {
+// Starts `args`; with `crash_at`, the child runs with VERIDGE_CRASH_AT set to it (crash_point.h).
+pid_t Spawn(const std::vector<std::string>& args, const std::string& crash_at = "") {
   pid_t pid = ::fork();
   if (pid == 0) {
+    if (!crash_at.empty()) ::setenv("VERIDGE_CRASH_AT", crash_at.c_str(), 1);
     int null = ::open("/dev/null", O_WRONLY);
     ::dup2(null, 1);
     ::dup2(null, 2);
@@ -96,46 +99,25 @@ TEST_CASE("SIGKILLed outbox runs lose no committed decision and never change a w
   int next_session = 0;
   for (; next_session < 20; ++next_session) commit(next_session);
 
-  // Kill points are spread around the moment runs start delivering: measure how long kParallel
-  // runs started together take to start up and find nothing to do (T), then kill each uniformly
-  // within [T/2, T + 150 ms].
-  constexpr int kParallel = 4;
-  TempDir empty_dir;
-  std::filesystem::copy(dir / "keys", empty_dir / "keys");
-  std::filesystem::copy(config, empty_dir / "veridge.toml");
-  const std::vector<std::string> empty_run = {VeridgeBinary().string(), "outbox", "run", "--until-empty", "--config",
-                                              (empty_dir / "veridge.toml").string()};
-  REQUIRE(Wait(Spawn(empty_run)) == 0);  // creates that store (creation is not meant to race)
-  auto s0 = std::chrono::steady_clock::now();
-  {
-    std::vector<pid_t> warm;
-    for (int p = 0; p < kParallel; ++p) warm.push_back(Spawn(empty_run));
-    for (pid_t p : warm) Wait(p);
-  }
-  const int startup_us = static_cast<int>(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - s0).count());
-  std::mt19937 rng(12345);
-  std::uniform_int_distribution<int> delay_us(startup_us / 2, startup_us + 150000);
-  const int kRuns = 200;
+  // Each round commits three more decisions, then starts `outbox run` armed to SIGKILL itself at
+  // the k-th pass (k = 1..3) of one crash point: after the lender answered but before the answer
+  // is recorded, inside a store transaction before COMMIT, or right after it. Three fresh rows mean
+  // at least three passes of each point, so every run dies where it was told to, whatever the
+  // machine's speed (the old test guessed kill times from a measured start-up and missed under load).
+  const std::string points[] = {std::string(crash_points::kOutboxAfterResponse), std::string(crash_points::kStoreBeforeCommit),
+                                std::string(crash_points::kStoreAfterCommit)};
+  const int kRounds = 36;
   int killed = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  // Four runs at a time (as several workers would race over one store: the lease keeps them off
-  // each other's rows), each killed at its own random point: 50 rounds, 200 kills.
-  for (int round = 0; round < kRuns / kParallel; ++round) {
+  for (int round = 0; round < kRounds; ++round) {
     for (int c = 0; c < 3; ++c) commit(next_session++);  // decisions keep arriving between crashes
-    std::vector<std::pair<int, pid_t>> procs;
-    for (int p = 0; p < kParallel; ++p)
-      procs.emplace_back(delay_us(rng), Spawn({VeridgeBinary().string(), "outbox", "run", "--until-empty", "--config", config.string()}));
-    std::sort(procs.begin(), procs.end());
-    const auto started = std::chrono::steady_clock::now();
-    for (auto& [at_us, pid] : procs) {
-      std::this_thread::sleep_until(started + std::chrono::microseconds(at_us));
-      killed += ::kill(pid, SIGKILL) == 0;
-    }
-    for (auto& [at_us, pid] : procs) Wait(pid);
-    REQUIRE(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(240));  // bounded time
+    const std::string crash_at = points[round % 3] + ":" + std::to_string(1 + (round / 3) % 3);
+    INFO("round " << round << ", VERIDGE_CRASH_AT=" << crash_at);
+    const int rc = Wait(Spawn({VeridgeBinary().string(), "outbox", "run", "--until-empty", "--config", config.string()}, crash_at));
+    CHECK(rc == -SIGKILL);
+    killed += rc == -SIGKILL;
   }
   const size_t delivered_while_killing = rx.Log().size();
-  CHECK(killed == kRuns);
+  CHECK(killed == kRounds);
   // Let leases of killed runs lapse, then one run to completion.
   ::sleep(2);
   REQUIRE(Wait(Spawn({VeridgeBinary().string(), "outbox", "run", "--until-empty", "--config", config.string()})) == 0);
@@ -156,7 +138,7 @@ TEST_CASE("SIGKILLed outbox runs lose no committed decision and never change a w
     CHECK(delivered.count(id) == 1);  // none lost
   }
   for (const auto& [sid, ids] : ids_per_session) CHECK(ids.size() == 1);  // a duplicate keeps its webhook-id
-  WARN("crash runs: " << kRuns << " kills (startup " << startup_us / 1000 << " ms), " << committed.size() << " decisions, "
+  WARN("crash runs: " << killed << " kills, " << committed.size() << " decisions, "
                        << delivered_while_killing << " deliveries before the final run, " << duplicates << " duplicate deliveries");
   CHECK(delivered_while_killing > 0);  // the kills did land while runs were delivering
 
