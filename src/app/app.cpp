@@ -22,6 +22,53 @@ int ReportError(const Status& st, bool json) {
   return st.ExitCode();
 }
 
+namespace {
+
+// Names the first word on the command line that is not a subcommand where one is expected
+// ("veridge frobnicate", "veridge db frob"), so the error says what is wrong instead of CLI11's
+// "A subcommand is required". Only group commands (those with subcommands) take no options with
+// values, so every non-option word before the leaf command must be a subcommand name.
+std::string UnknownSubcommand(const CLI::App& app, int argc, char** argv, std::string* parent) {
+  const CLI::App* cur = &app;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.empty() || arg[0] == '-') continue;
+    if (cur->get_subcommands({}).empty()) return "";  // a leaf command: the rest are its arguments
+    const CLI::App* next = nullptr;
+    for (const auto* sub : cur->get_subcommands({}))
+      if (sub->check_name(arg)) next = sub;
+    if (next == nullptr) {
+      *parent = cur == &app ? "veridge" : "veridge " + cur->get_name();
+      return arg;
+    }
+    cur = next;
+  }
+  return "";
+}
+
+bool WantsJson(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--json") return true;
+  return false;
+}
+
+// A usage error under the CLI contract: exit 2, and {"error":{"code","message"}} under --json.
+int UsageError(CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+  std::string parent;
+  const std::string unknown = UnknownSubcommand(app, argc, argv, &parent);
+  if (!unknown.empty()) {
+    return ReportError(Status::InvalidInput("unknown_command", "\"" + unknown + "\" is not a subcommand of " + parent +
+                                                                   "; run `" + parent + " --help` for the list"),
+                       WantsJson(argc, argv));
+  }
+  if (WantsJson(argc, argv))
+    return ReportError(Status::InvalidInput("usage", std::string(e.what()) + "; run with --help for the options"), true);
+  app.exit(e);
+  return kExitBadInput;
+}
+
+}  // namespace
+
 int RunApp(int argc, char** argv) {
   InitLogging("warn");
   CLI::App app{"veridge — multi-factor identity verification (face, liveness, certificate) with signed results"};
@@ -45,8 +92,7 @@ int RunApp(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return kExitBadInput;
+    return UsageError(app, e, argc, argv);
   } catch (const std::exception& e) {
     // Last line of defence: modules translate vendor errors; anything here is a bug. Fail closed.
     std::cerr << "error: internal: " << e.what() << std::endl;

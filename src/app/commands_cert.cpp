@@ -27,10 +27,11 @@ nlohmann::json ChainJson(const std::vector<pki::ChainEntry>& chain) {
   return arr;
 }
 
-// Reads a file the CLI contract says holds PEM; a directory is read as a cache of PEM/DER files.
-Status ReadPemInputs(const std::string& path, const char* what, std::vector<std::string>* out) {
+// Reads a file the CLI contract says holds PEM; where allow_dir, a directory is read as a cache of
+// PEM/DER files. Every file goes through common/files.h (regular files only, bounded, never blocks).
+Status ReadPemInputs(const std::string& path, const char* what, std::vector<std::string>* out, bool allow_dir = true) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
+  if (allow_dir && std::filesystem::is_directory(path, ec)) {
     auto all = pki::ReadBundleDirectory(path);
     if (!all.ok()) return all.status().WithContext(what);
     for (auto& b : *all) out->push_back(std::move(b));
@@ -78,7 +79,8 @@ int RunVerify(const VerifyArgs& a) {
     else o.ocsp_responses.push_back(std::move(*b));
   }
   std::vector<std::string> leaf;
-  if (st.ok()) st = ReadPemInputs(a.leaf, "leaf certificate", &leaf);
+  // LEAF is one certificate: a directory is refused (not_a_file), never searched for a first file.
+  if (st.ok()) st = ReadPemInputs(a.leaf, "leaf certificate", &leaf, /*allow_dir=*/false);
   if (!st.ok()) return ReportError(st, a.json);
   if (!a.at.empty()) {
     auto t = pki::ParseRfc3339(a.at);

@@ -2,8 +2,8 @@
 //   veridge keys init --config FILE [--json]
 //   veridge outbox run --config FILE [--until-empty] [--json]
 //   veridge outbox replay ID --config FILE [--json]
-//   veridge webhook verify --secret-file FILE --headers FILE --body FILE [--device-ca FILE]
-//                          [--tolerance SECONDS] [--json]
+//   veridge webhook verify --secret-file FILE --headers FILE --body FILE
+//                          (--device-ca FILE | --device-key FILE) [--tolerance SECONDS] [--now UNIX] [--json]
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
@@ -32,7 +32,22 @@ extern "C" void OnStopSignal(int) { g_stop.store(true); }
 // Every delivery command loads through the same checks as verify and doctor.
 Result<config::Config> LoadConfig(const std::string& path) { return LoadConfigStrict(path); }
 
-// Headers from a file: a JSON object, or HTTP-style "Name: value" lines.
+// RFC 9110 token characters: what a header name may be made of.
+bool IsHeaderName(std::string_view name) {
+  if (name.empty()) return false;
+  for (unsigned char c : name)
+    if (!(std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos)) return false;
+  return true;
+}
+
+Status BadHeaders(const std::string& path, const std::string& why) {
+  return Status::InvalidInput("bad_headers", path + ": " + why +
+                                                 "; give the delivery's headers as a JSON object or as \"Name: value\" lines");
+}
+
+// Headers from a file: a JSON object, or HTTP-style "Name: value" lines (an optional request line
+// first, and the headers end at the first empty line). Anything else is not a headers file (exit 2):
+// a verdict on a delivery is only given when its headers could actually be read.
 Result<outbox::WebhookHeaders> ReadHeaders(const std::string& path) {
   auto text = ReadFileBounded(path, 64 * 1024);
   if (!text.ok()) return text.status();
@@ -45,22 +60,36 @@ Result<outbox::WebhookHeaders> ReadHeaders(const std::string& path) {
   };
   auto j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_object()) {
-    for (auto it = j.begin(); it != j.end(); ++it)
+    for (auto it = j.begin(); it != j.end(); ++it) {
       if (it.value().is_string()) set(it.key(), it.value().get<std::string>());
+      else if (it.key().rfind("webhook-", 0) == 0) return BadHeaders(path, "header " + it.key() + " is not a string");
+    }
     return h;
   }
+  if (!j.is_discarded()) return BadHeaders(path, "JSON that is not an object");
   std::size_t pos = 0;
+  int lineno = 0, headers = 0;
   while (pos < text->size()) {
     std::size_t eol = text->find('\n', pos);
     std::string line = text->substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
     pos = eol == std::string::npos ? text->size() : eol + 1;
+    ++lineno;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) {
+      if (headers > 0) break;  // end of the header block (a saved raw request continues with its body)
+      continue;
+    }
+    if (lineno == 1 && line.find(" HTTP/") != std::string::npos) continue;  // "POST /hook HTTP/1.1"
     auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
+    if (colon == std::string::npos || !IsHeaderName(std::string_view(line).substr(0, colon)))
+      return BadHeaders(path, "line " + std::to_string(lineno) + " is not a \"Name: value\" header");
     std::string value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.erase(0, 1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
     set(line.substr(0, colon), value);
+    ++headers;
   }
+  if (headers == 0) return BadHeaders(path, "no header found");
   return h;
 }
 
@@ -117,7 +146,7 @@ void RegisterOutbox(CLI::App& app, CommandContext& ctx) {
   auto* cmd = app.add_subcommand("outbox", "Deliver signed results to the lender's webhook");
   cmd->require_subcommand(1);
 
-  auto* run = cmd->add_subcommand("run", "Deliver due results; retries on [outbox].retry_schedule (runs until SIGTERM)");
+  auto* run = cmd->add_subcommand("run", "Deliver due results; retries on [outbox].retry_schedule (runs until SIGTERM); exit 3 if any result was dead-lettered");
   auto config_path = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   auto until_empty = std::make_shared<bool>(false);
@@ -138,15 +167,24 @@ void RegisterOutbox(CLI::App& app, CommandContext& ctx) {
     auto counts = (*runner)->store().CountOutbox(SystemClock::Instance().NowUnixSeconds());
     nlohmann::json out = stats->ToJson();
     if (counts.ok()) out["outbox"] = {{"pending", counts->pending}, {"delivered", counts->delivered}, {"dead", counts->dead}};
+    // A result dead-lettered by this run did not reach the lender: the run failed at its job, and a
+    // script or unit that only looks at the exit status must see it (exit 3, a dependency failure).
+    const Status undelivered =
+        stats->dead > 0 ? Status::Unavailable("dead_lettered", std::to_string(stats->dead) + " of " + std::to_string(stats->attempted) +
+                                                                   " attempted result(s) were dead-lettered (the lender did not accept them); inspect "
+                                                                   "with `veridge db` / the console, resend with `veridge outbox replay ID`")
+                        : Status::Ok();
     if (*json) {
+      if (!undelivered.ok()) out.update(ErrorJson(undelivered));
       PrintJson(out);
     } else {
       std::cout << "attempted " << stats->attempted << ", delivered " << stats->delivered << ", retried " << stats->retried
                 << ", dead-lettered " << stats->dead << "\n";
       if (counts.ok() && counts->dead > 0)
         std::cout << counts->dead << " dead-lettered result(s): inspect with `veridge db` / the console, resend with `veridge outbox replay ID`\n";
+      if (!undelivered.ok()) std::cerr << "error: " << undelivered.code() << ": " << undelivered.message() << std::endl;
     }
-    ctx.exit_code = kExitOk;
+    ctx.exit_code = undelivered.ok() ? kExitOk : undelivered.ExitCode();
   });
 
   auto* replay = cmd->add_subcommand("replay", "Send a dead-lettered (or delivered) result again, with its original webhook-id");
@@ -187,26 +225,37 @@ void RegisterOutbox(CLI::App& app, CommandContext& ctx) {
   });
 }
 
+// The lender-side check of one delivery. It answers "valid" only after a trust decision about the
+// attestation's signer: its x5c chain validated to --device-ca, or its key equal to the pinned
+// --device-key. Without either, the signatures can still be checked, but anyone can make a key and
+// a certificate that sign: the verdict is then "signature only" (code signer_not_checked, exit 1).
 void RegisterWebhook(CLI::App& app, CommandContext& ctx) {
   auto* cmd = app.add_subcommand("webhook", "Lender-side tools");
   cmd->require_subcommand(1);
-  auto* verify = cmd->add_subcommand("verify", "Check one delivery as a lender would: Standard Webhooks signature and the device's JWS");
+  auto* verify = cmd->add_subcommand(
+      "verify", "Check one delivery as a lender would: Standard Webhooks signature, the device's JWS, and its signer (--device-ca or --device-key)");
   struct Opts {
-    std::string secret_file, headers_file, body_file, device_ca;
+    std::string secret_file, headers_file, body_file, device_ca, device_key;
     std::int64_t tolerance = 300;
     std::int64_t now = 0;
     bool json = false;
   };
   auto o = std::make_shared<Opts>();
+  // Bounds: a tolerance over a year or a time past 9999 is a typo, and none may be negative.
+  constexpr std::int64_t kMaxTolerance = 366 * 86400, kMaxUnixTime = 253402300799;  // 9999-12-31T23:59:59Z
   verify->add_option("--secret-file", o->secret_file, "File holding the whsec_ secret")->required();
   verify->add_option("--headers", o->headers_file, "Request headers: JSON object or 'Name: value' lines")->required();
   verify->add_option("--body", o->body_file, "The raw request body")->required();
-  verify->add_option("--device-ca", o->device_ca, "PEM trust anchors for the device certificate chain (x5c)");
-  verify->add_option("--tolerance", o->tolerance, "Accepted clock difference in seconds (default 300)");
-  verify->add_option("--now", o->now, "Check as of this unix time (for archived deliveries; default: now)");
+  verify->add_option("--device-ca", o->device_ca, "PEM trust anchors for the device certificate chain (x5c): the trust decision");
+  verify->add_option("--device-key", o->device_key, "Pinned device public key (PEM public key or certificate): the trust decision");
+  verify->add_option("--tolerance", o->tolerance, "Accepted clock difference in seconds, 0.." + std::to_string(kMaxTolerance) + " (default 300)")
+      ->check(CLI::Range(std::int64_t{0}, kMaxTolerance));
+  verify->add_option("--now", o->now, "Check as of this unix time (for archived deliveries; default: now)")
+      ->check(CLI::Range(std::int64_t{1}, kMaxUnixTime));
   verify->add_flag("--json", o->json, "Machine-readable output");
   verify->callback([&ctx, o] {
     auto fail = [&](const Status& st) { ctx.exit_code = ReportError(st, o->json); };
+    // Every input is read before any verdict: an unreadable trust input is exit 2, not a verdict.
     auto secret_text = ReadSecretFile(o->secret_file);
     if (!secret_text.ok()) return fail(secret_text.status());
     auto secret = outbox::WebhookSecret::Parse(*secret_text);
@@ -215,11 +264,24 @@ void RegisterWebhook(CLI::App& app, CommandContext& ctx) {
     if (!headers.ok()) return fail(headers.status());
     auto body = ReadFileBounded(o->body_file, 2 * 1024 * 1024);
     if (!body.ok()) return fail(body.status());
+    std::string ca, pinned;
+    if (!o->device_ca.empty()) {
+      auto r = ReadFileBounded(o->device_ca, 4 * 1024 * 1024);
+      if (!r.ok()) return fail(r.status().WithContext("--device-ca"));
+      ca = std::move(*r);
+    }
+    if (!o->device_key.empty()) {
+      auto r = ReadFileBounded(o->device_key, 1024 * 1024);
+      if (!r.ok()) return fail(r.status().WithContext("--device-key"));
+      pinned = std::move(*r);
+    }
     const std::int64_t now = o->now ? o->now : SystemClock::Instance().NowUnixSeconds();
     nlohmann::json out = {{"valid", false}, {"webhook_id", headers->id}};
     auto verdict = [&](const Status& st) {
       out["code"] = st.ok() ? "ok" : st.code();
-      out["reason"] = st.ok() ? "delivery signature, attestation and data agree" : st.message();
+      out["reason"] = st.ok() ? "delivery signature, attestation and data agree, and the signer is trusted (" +
+                                    std::string(o->device_ca.empty() ? "pinned device key" : "device CA") + ")"
+                              : st.message();
       out["valid"] = st.ok();
       if (o->json) PrintJson(out);
       else std::cout << (st.ok() ? "valid: " : "INVALID: ") << out["code"].get<std::string>() << ": " << out["reason"].get<std::string>() << "\n";
@@ -242,13 +304,29 @@ void RegisterWebhook(CLI::App& app, CommandContext& ctx) {
     out["session_id"] = data.value("session_id", "");
     out["decision"] = data.value("decision", "");
     if (!o->device_ca.empty()) {
-      auto ca = ReadFileBounded(o->device_ca, 4 * 1024 * 1024);
-      if (!ca.ok()) return fail(ca.status());
-      Status chain = outbox::VerifyX5cChain(jws->header["x5c"], *ca, now);
+      Status chain = outbox::VerifyX5cChain(jws->header["x5c"], ca, now);
+      if (chain.code() == "bad_trust_anchors") return fail(chain.WithContext("--device-ca " + o->device_ca));
       if (!chain.ok()) return verdict(chain);
       out["chain"] = "valid";
-    } else {
-      out["chain"] = "not checked (pass --device-ca)";
+    }
+    if (!o->device_key.empty()) {
+      Status pin = outbox::VerifyX5cPinnedKey(jws->header["x5c"], pinned);
+      if (pin.code() == "bad_pinned_key") return fail(pin.WithContext("--device-key " + o->device_key));
+      if (!pin.ok()) return verdict(pin);
+      out["pinned_key"] = "match";
+    }
+    if (o->device_ca.empty() && o->device_key.empty()) {
+      // Not "valid": the signatures verify, but nobody decided whether this signer may sign.
+      out["chain"] = "not checked";
+      out["signature_only"] = true;
+      out["code"] = "signer_not_checked";
+      out["reason"] = "signature only, signer not checked: the delivery signature and the attestation verify, but the "
+                      "attestation's signer was not checked, and anyone can make a key that signs; pass --device-ca FILE "
+                      "(the device CA) or --device-key FILE (the pinned device key)";
+      if (o->json) PrintJson(out);
+      else std::cout << "SIGNATURE ONLY: signer_not_checked: " << out["reason"].get<std::string>() << "\n";
+      ctx.exit_code = kExitNegative;
+      return;
     }
     verdict(Status::Ok());
   });

@@ -43,6 +43,9 @@ void PrintHuman(const verify::SessionResult& r) {
 }
 
 int RunVerify(const VerifyArgs& a) {
+  // Every input is checked before models, store or camera are touched (the session cannot start).
+  if (Status st = verify::ValidateSessionRequest({a.reference, a.capture, a.applicant_ref}); !st.ok())
+    return ReportError(st, a.json);
   auto cfg = LoadConfigStrict(a.config);
   if (!cfg.ok()) return ReportError(cfg.status(), a.json);
   // With a [store], everything delivery will need is checked first (before models load and long

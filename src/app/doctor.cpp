@@ -9,6 +9,7 @@
 // a file it names: what the operator must fix); else 3 (missing models or tools, a damaged store).
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <iostream>
 
@@ -132,7 +133,13 @@ std::vector<Check> RunChecks(const std::string& config_path) {
     auto p = cfg.GetPath(key);
     struct stat st {};
     if (::stat(p.c_str(), &st) != 0) {
-      out.push_back({key, false, true, p.string() + " missing: run veridge keys init --config " + config_path, kExitBadInput});
+      const int e = errno;
+      out.push_back({key, false, true,
+                     e == ENOENT ? p.string() + " missing: run veridge keys init --config " + config_path : OpenError(p, e).message(),
+                     kExitBadInput});
+    } else if (!S_ISREG(st.st_mode)) {
+      // A directory or FIFO is no key however it is chmod-ed: say what it is, not "chmod 600".
+      out.push_back({key, false, true, RegularFileOrAbsent(p).status().message(), kExitBadInput});
     } else {
       bool safe = (st.st_mode & 077) == 0;
       out.push_back({key, safe, true, p.string() + (safe ? " present, mode 0600" : " is group/world accessible: chmod 600 " + p.string()),

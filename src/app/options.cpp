@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "audit/audit.h"
+#include "common/files.h"
 #include "policy/policy.h"
 
 namespace veridge::app {
@@ -99,6 +100,25 @@ Result<std::optional<verify::CertificateFactorOptions>> BuildCertificateOptions(
   return std::optional<verify::CertificateFactorOptions>(std::move(o));
 }
 
+namespace {
+
+// SQLite opens [store].path and the files beside it by name and would block forever in open() on a
+// FIFO there (and the store reads the first bytes of the file before SQLite). Their type is checked
+// here, before any of that, with stat(2), which never blocks. What cannot be closed here is the
+// window between this check and SQLite's open; store/ can close it by calling the same helper.
+Status CheckStoreFiles(const std::filesystem::path& db) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal", ".lock"}) {
+    std::filesystem::path p = db;
+    p += suffix;
+    auto regular = RegularFileOrAbsent(p);
+    if (!regular.ok())
+      return regular.status().WithContext(*suffix ? "a file beside [store].path" : "[store].path");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<store::StoreOptions> BuildStoreOptions(const config::Config& cfg) {
   store::StoreOptions o;
   o.path = cfg.GetPath("store.path");
@@ -109,6 +129,7 @@ Result<store::StoreOptions> BuildStoreOptions(const config::Config& cfg) {
   if (!problems.empty()) return Status::InvalidInput("config_invalid", cfg.source().string() + ": " + problems.front());
   if (o.path.empty()) return Status::InvalidInput("config_invalid", "[store].path is not set in " + cfg.source().string());
   if (o.key_file.empty()) return Status::InvalidInput("config_invalid", "[store].key_file is not set in " + cfg.source().string());
+  VERIDGE_RETURN_IF_ERROR(CheckStoreFiles(o.path));
   return o;
 }
 

@@ -40,7 +40,9 @@ Result<std::optional<verify::CertificateFactorOptions>> BuildCertificateOptions(
 
 // [store] → StoreOptions for an existing store (create_if_missing = false), with the audit hasher:
 // every store the app opens can append audit events (decisions, dead letters, replays, rekeys).
-// Code config_invalid when the config has type problems or [store].path / key_file is unset.
+// Code config_invalid when the config has type problems or [store].path / key_file is unset;
+// not_a_file / bad_path (exit 2) when [store].path or its -wal, -shm, -journal or .lock companion
+// exists but is not a regular file (a FIFO there would block SQLite's open forever).
 Result<store::StoreOptions> BuildStoreOptions(const config::Config& cfg);
 
 // Type errors met by the getters so far, as config_invalid (Ok when none): a command that read

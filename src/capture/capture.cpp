@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cerrno>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -282,9 +283,14 @@ Result<std::unique_ptr<FrameSource>> OpenSource(const std::string& spec, const C
     info.nominal_fps = cap->get(cv::CAP_PROP_FPS);
     return std::unique_ptr<FrameSource>(std::make_unique<VideoSource>(std::move(cap), info, o));
   }
-  if (!fs::exists(spec, ec))
-    return Status::NotFound("source_not_found", spec + ": no such file, folder or device");
-  if (fs::is_directory(spec, ec)) {
+  // stat, not fs::exists: ELOOP or ENAMETOOLONG must not be reported as "no such file".
+  struct stat st {};
+  if (::stat(spec.c_str(), &st) != 0) {
+    const int e = errno;
+    if (e == ENOENT) return Status::NotFound("source_not_found", spec + ": no such file, folder or device");
+    return OpenError(spec, e);
+  }
+  if (S_ISDIR(st.st_mode)) {
     info.kind = "image_dir";
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(spec, ec)) {
@@ -297,6 +303,11 @@ Result<std::unique_ptr<FrameSource>> OpenSource(const std::string& spec, const C
     info.frame_count = static_cast<std::int64_t>(files.size());
     return std::unique_ptr<FrameSource>(std::make_unique<StillSource>(std::move(files), info, o));
   }
+  // A FIFO, socket or device other than /dev/video* is bad input (exit 2), never handed to a decoder.
+  if (!S_ISREG(st.st_mode)) {
+    auto regular = RegularFileOrAbsent(spec);
+    return regular.ok() ? Status::InvalidInput("not_a_file", spec + " is not a regular file") : regular.status();
+  }
   if (IsImagePath(spec)) {
     info.kind = "image";
     info.frame_count = 1;
@@ -304,21 +315,23 @@ Result<std::unique_ptr<FrameSource>> OpenSource(const std::string& spec, const C
     return std::unique_ptr<FrameSource>(std::make_unique<StillSource>(std::vector<fs::path>{spec}, info, o));
   }
   info.kind = "video";
-  auto size = fs::file_size(spec, ec);
-  if (ec) return Status::Io("source_unreadable", spec + ": " + ec.message());
-  if (size > o.max_file_bytes)
-    return Status::InvalidInput("source_too_large", spec + ": " + std::to_string(size) + " bytes exceeds the video size limit of " +
-                                                        std::to_string(o.max_file_bytes));
-  auto head = ReadHead(spec, 64);
+  // Opened once without blocking and checked with fstat; FFmpeg then opens this very descriptor
+  // through /proc/self/fd (an absolute path, so never read as a protocol URL like "pipe:0"), so the
+  // file checked and sniffed is the file decoded.
+  auto file = InputFile::Open(spec, o.max_file_bytes);
+  if (!file.ok()) {
+    if (file.status().code() == "file_too_large")
+      return Status::InvalidInput("source_too_large", spec + ": over the video size limit of " + std::to_string(o.max_file_bytes) + " bytes");
+    return file.status();
+  }
+  auto head = ReadHead(file->ProcPath(), 64);
   if (!head.ok()) return head.status();
   const auto container = SniffContainer(*head);
   if (!container)
     return Status::InvalidInput("unsupported_container", spec + ": " + DescribeUnknownContainer(*head) +
                                                              "; a capture must be a recorded MP4/MOV, Matroska/WebM or AVI clip");
-  // An absolute path can never be read as a protocol URL ("pipe:0", "http:...").
-  const std::string absolute = fs::absolute(spec, ec).lexically_normal().string();
   auto cap = std::make_unique<cv::VideoCapture>();
-  if (!OpenVideoLocked(*cap, absolute, *container))
+  if (!OpenVideoLocked(*cap, file->ProcPath(), *container))
     return Status::InvalidInput("source_unreadable", spec + ": not a readable " + container->label + " video (corrupt or unsupported)");
   info.nominal_fps = cap->get(cv::CAP_PROP_FPS);
   double n = cap->get(cv::CAP_PROP_FRAME_COUNT);

@@ -78,8 +78,10 @@ class FrameSource {
 };
 
 // Opens a source. Codes: source_not_found, source_too_large, unsupported_container (a video file
-// that is not MP4/MOV, Matroska/WebM or AVI), source_unreadable (corrupt video, not a regular
-// file), device_unavailable. A still image's decode errors come from Next().
+// that is not MP4/MOV, Matroska/WebM or AVI), source_unreadable (corrupt video), device_unavailable;
+// not_a_file (a FIFO, socket or device other than /dev/video*: refused without ever blocking on it),
+// bad_path, permission_denied (common/files.h). Every file is opened through common/files.h's
+// InputFile. A still image's decode errors come from Next().
 Result<std::unique_ptr<FrameSource>> OpenSource(const std::string& spec, const CaptureOptions& options = {});
 
 // A source over frames already in memory; for tests and synthetic attacks. Timestamps as given.

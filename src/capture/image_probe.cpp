@@ -17,7 +17,12 @@ std::uint32_t Le16(std::string_view b, size_t i) {
 std::uint32_t Le24(std::string_view b, size_t i) { return Le16(b, i) | (std::uint32_t(std::uint8_t(b[i + 2])) << 16); }
 std::uint32_t Le32(std::string_view b, size_t i) { return Le16(b, i) | (Le16(b, i + 2) << 16); }
 
-int Clamp(std::int64_t v) { return v > 1'000'000'000 ? 1'000'000'000 : static_cast<int>(v < 0 ? -v : v); }
+// Magnitude first, then the cap: negating after the cap turned INT32_MIN (a BMP "top-down" height
+// of -2^31) into -2147483648 again, printed as a negative size.
+int Clamp(std::int64_t v) {
+  const std::int64_t magnitude = v < 0 ? -v : v;
+  return magnitude > 1'000'000'000 ? 1'000'000'000 : static_cast<int>(magnitude);
+}
 
 std::optional<ImageDimensions> Jpeg(std::string_view b) {
   size_t i = 2;

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
+
+#include "common/files.h"
 
 namespace veridge::liveness {
 
@@ -16,6 +19,9 @@ PadModel::PadModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 PadModel::~PadModel() = default;
 
 namespace {
+// MiniFASNet files are ~1.7 MB; anything far larger is not one of them.
+constexpr std::uint64_t kMaxPadModelBytes = 64ull << 20;
+
 Status MissingModel(const std::filesystem::path& file) {
   return Status::NotFound("pad_model_missing", "passive PAD model " + file.string() +
                                                    " not found: run tools/fetch-models.sh (it copies ../shared/models/minifasnet/*.onnx into the model directory)");
@@ -35,10 +41,15 @@ Result<std::unique_ptr<PadModel>> PadModel::Load(const std::filesystem::path& mo
   const std::filesystem::path files[2] = {model_dir / kV2File, model_dir / kV1seFile};
   cv::dnn::Net* nets[2] = {&impl->v2, &impl->v1se};
   for (int i = 0; i < 2; ++i) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(files[i], ec)) return MissingModel(files[i]);
+    // Read through common/files.h and parsed from memory: a FIFO or device in the model directory is
+    // refused (never waited on), and what is parsed is the file that was checked.
+    auto bytes = ReadFileBounded(files[i], kMaxPadModelBytes);
+    if (!bytes.ok()) {
+      if (bytes.status().code() == "file_not_found") return MissingModel(files[i]);
+      return bytes.status().WithContext("passive PAD model");
+    }
     try {
-      *nets[i] = cv::dnn::readNetFromONNX(files[i].string());
+      *nets[i] = cv::dnn::readNetFromONNX(std::vector<uchar>(bytes->begin(), bytes->end()));
       nets[i]->setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
       nets[i]->setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
     } catch (const cv::Exception& e) {

@@ -14,6 +14,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <memory>
 
 namespace veridge::outbox {
@@ -277,9 +278,14 @@ Status VerifyWebhook(const WebhookSecret& secret, const WebhookHeaders& headers,
   auto [p, ec] = std::from_chars(headers.timestamp.data(), headers.timestamp.data() + headers.timestamp.size(), ts);
   if (ec != std::errc() || p != headers.timestamp.data() + headers.timestamp.size())
     return Status::InvalidInput("bad_timestamp", "webhook-timestamp is not a decimal number of seconds");
-  if (ts < now_unix - tolerance.count())
+  if (tolerance.count() < 0) return Status::InvalidInput("bad_tolerance", "the timestamp tolerance must not be negative");
+  // now ± tolerance is formed only where it cannot wrap (a huge tolerance once made a current
+  // delivery "too new"); where it would, no timestamp lies beyond it.
+  using Limits = std::numeric_limits<std::int64_t>;
+  const std::int64_t tol = tolerance.count();
+  if (now_unix >= Limits::min() + tol && ts < now_unix - tol)
     return Status::InvalidInput("timestamp_too_old", "webhook-timestamp is older than the tolerance; a replayed or delayed delivery is refused");
-  if (ts > now_unix + tolerance.count())
+  if (now_unix <= Limits::max() - tol && ts > now_unix + tol)
     return Status::InvalidInput("timestamp_too_new", "webhook-timestamp is in the future; check both clocks");
   const std::string expected = WebhookSignature(secret, headers.id, ts, body).substr(3);  // drop "v1,"
   // Several space-separated signatures may be present (key rotation); any v1 match suffices.
@@ -379,6 +385,31 @@ Status VerifyX5cChain(const nlohmann::json& x5c, const std::string& trust_pem, s
     ERR_clear_error();
     return Status::InvalidInput("chain_invalid", std::string("device certificate chain does not validate: ") + X509_verify_cert_error_string(err));
   }
+  return Status::Ok();
+}
+
+Status VerifyX5cPinnedKey(const nlohmann::json& x5c, std::string_view pinned_pem) {
+  if (!x5c.is_array() || x5c.empty() || !x5c[0].is_string()) return Status::InvalidInput("bad_x5c", "JWS header has no x5c certificate chain");
+  auto der = Base64Decode(x5c[0].get<std::string>());
+  if (!der.ok()) return Status::InvalidInput("bad_x5c", "x5c[0] is not base64");
+  const unsigned char* dp = reinterpret_cast<const unsigned char*>(der->data());
+  std::unique_ptr<X509, X509Free> cert(d2i_X509(nullptr, &dp, static_cast<long>(der->size())));
+  if (!cert) return Status::InvalidInput("bad_x5c", "x5c[0] is not a DER certificate");
+  if (pinned_pem.size() > 1024 * 1024) return Status::InvalidInput("bad_pinned_key", "the pinned device key file is larger than 1 MiB");
+  // The pin is a PEM public key, or a PEM certificate whose key is pinned (what `keys init` writes).
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pinned_pem.data(), static_cast<int>(pinned_pem.size())), BIO_free);
+  std::unique_ptr<EVP_PKEY, PkeyFree> pinned(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  if (!pinned) {
+    ERR_clear_error();
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio2(BIO_new_mem_buf(pinned_pem.data(), static_cast<int>(pinned_pem.size())), BIO_free);
+    std::unique_ptr<X509, X509Free> pinned_cert(PEM_read_bio_X509(bio2.get(), nullptr, nullptr, nullptr));
+    if (pinned_cert) pinned.reset(X509_get_pubkey(pinned_cert.get()));
+  }
+  ERR_clear_error();
+  if (!pinned)
+    return Status::InvalidInput("bad_pinned_key", "the pinned device key file holds no PEM public key (BEGIN PUBLIC KEY) or certificate");
+  if (EVP_PKEY_eq(X509_get0_pubkey(cert.get()), pinned.get()) != 1)
+    return Status::InvalidInput("key_mismatch", "the attestation was signed by a key other than the pinned device key");
   return Status::Ok();
 }
 

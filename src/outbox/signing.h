@@ -63,7 +63,8 @@ struct WebhookHeaders {
 };
 
 // Verifies one delivery as a lender would. Codes: "missing_header", "bad_timestamp",
-// "timestamp_too_old", "timestamp_too_new", "signature_mismatch".
+// "timestamp_too_old", "timestamp_too_new", "signature_mismatch", "bad_tolerance" (negative).
+// The clock comparison cannot overflow, whatever now_unix and tolerance are.
 Status VerifyWebhook(const WebhookSecret& secret, const WebhookHeaders& headers, std::string_view body,
                      std::int64_t now_unix, std::chrono::seconds tolerance = std::chrono::minutes(5));
 
@@ -86,5 +87,11 @@ Result<DecodedJws> VerifyJwsWithX5c(std::string_view compact);
 // PEM trust anchors in `trust_pem` at time `at_unix`. Codes: "bad_x5c", "bad_trust_anchors",
 // "chain_invalid" (message: OpenSSL's reason).
 Status VerifyX5cChain(const nlohmann::json& x5c, const std::string& trust_pem, std::int64_t at_unix);
+
+// Checks that x5c[0]'s public key is the pinned device key: `pinned_pem` holds a PEM public key
+// (BEGIN PUBLIC KEY) or a PEM certificate whose key is taken. This, or VerifyX5cChain, is the trust
+// decision: VerifyJwsWithX5c alone proves only that *some* key signed. Codes: "bad_x5c",
+// "bad_pinned_key" (the pin itself is unusable), "key_mismatch".
+Status VerifyX5cPinnedKey(const nlohmann::json& x5c, std::string_view pinned_pem);
 
 }  // namespace veridge::outbox

@@ -8,7 +8,8 @@
 //   * profile kStrict (the default) also rejects weak keys (RSA/DSA < 2048 bits, EC curves below
 //     P-256), MD5/SHA-1 signatures on any certificate but the trust anchor itself, missing AKI or
 //     SKI where RFC 5280 4.2.1.1/4.2.1.2 require them (AKI on every non-self-signed certificate,
-//     SKI on every CA certificate), a CA:TRUE leaf under the client profile, and a server name
+//     SKI on every CA certificate), a CA certificate as the leaf under every purpose (CA:TRUE, a v1
+//     self-signed root, keyCertSign without basicConstraints, or the trust anchor itself), and a server name
 //     found only in the subject CN (the SAN is required for the server profile);
 //   * profile kRfc5280 is plain RFC 5280 (as NIST PKITS expects: 1024-bit RSA, SHA-1); use it only
 //     for conformance tests, never for applicants;
@@ -137,15 +138,18 @@ class Validator {
 // One-shot convenience for verify/: Create + Validate.
 Result<ValidationResult> ValidateCertificate(std::string_view leaf, const ValidationOptions& options);
 
-// Reads a certificate/CRL bundle file (bounded by kMaxBundleBytes). Codes: file_not_found,
-// file_too_large, read_failed.
+// Reads a certificate/CRL bundle file (bounded by kMaxBundleBytes) through common/files.h: a FIFO,
+// device or directory is refused at once. Codes: file_not_found, not_a_file, bad_path,
+// permission_denied, file_too_large, read_failed.
 Result<std::string> ReadBundleFile(const std::filesystem::path& path);
 
 // Reads every *.pem, *.crt, *.cer, *.der, *.crl file of a directory (trust anchor or CRL cache
 // directory), sorted by name, bounded by kMaxObjects files.
 Result<std::vector<std::string>> ReadBundleDirectory(const std::filesystem::path& dir);
 
-// Parses an RFC 3339 time ("2011-04-15T00:00:00Z", "+hh:mm" offsets) to Unix seconds.
+// Parses an RFC 3339 date-time ("2011-04-15T00:00:00Z", "+hh:mm" / "-hh:mm" offsets, optional
+// fraction) to Unix seconds, strictly: two-digit fields of digits only, real calendar dates
+// (2025-02-31 is refused, not rolled over), offsets within 23:59. Code bad_time.
 Result<std::int64_t> ParseRfc3339(std::string_view text);
 
 // The chain entry for one certificate (PEM or DER); used by `cert prove` and the evidence record.

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "common/files.h"
 #include "pki/ossl.h"
 #include "pki/pki.h"
 
@@ -142,8 +143,11 @@ Result<PossessionResult> ProvePossession(ProveOptions options) {
   if (options.pin.size() > 256) return Status::InvalidInput("pin_too_long", "the PIN is longer than 256 bytes");
   if (options.session_id.empty() || options.session_id.size() > 256)
     return Status::InvalidInput("bad_session_id", "a session id of 1..256 bytes is required");
-  std::error_code ec;
-  if (!options.module_path.is_absolute() || !std::filesystem::exists(options.module_path, ec))
+  // stat, not exists(): a FIFO named as the module would block dlopen() forever, and ELOOP is not
+  // "not found".
+  auto regular = options.module_path.is_absolute() ? RegularFileOrAbsent(options.module_path) : Result<bool>(false);
+  if (!regular.ok()) return regular.status().WithContext("PKCS#11 module");
+  if (!*regular)
     return Status::NotFound("module_not_found", "PKCS#11 module " + options.module_path.string() +
                                                     " not found (give an absolute path, e.g. "
                                                     "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so)");

@@ -59,8 +59,24 @@ Status ConfigureClientTls(ssl_ctx_st* ctx, const TlsOptions& o) {
   if (o.client_cert.empty() != o.client_key.empty())
     return Status::InvalidInput("tls_config_invalid", "mTLS needs both [lender].client_cert and [lender].client_key");
   if (!o.client_cert.empty()) {
-    if (SSL_CTX_use_certificate_chain_file(ctx, o.client_cert.c_str()) != 1)
+    // Read through common/files.h (regular file, bounded, never blocks on a FIFO), then parsed from
+    // memory: SSL_CTX_use_certificate_chain_file would open the path itself.
+    auto chain_pem = ReadFileBounded(o.client_cert, 1024 * 1024);
+    if (!chain_pem.ok()) return Status::InvalidInput("tls_config_invalid", "[lender].client_cert: " + chain_pem.status().message());
+    std::unique_ptr<BIO, BioFree> cb(BIO_new_mem_buf(chain_pem->data(), static_cast<int>(chain_pem->size())));
+    std::unique_ptr<X509, X509Free> leaf(PEM_read_bio_X509_AUX(cb.get(), nullptr, nullptr, nullptr));
+    bool loaded = leaf && SSL_CTX_use_certificate(ctx, leaf.get()) == 1 && SSL_CTX_clear_chain_certs(ctx) == 1;
+    while (loaded) {
+      X509* extra = PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr);
+      if (extra == nullptr) break;
+      if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {  // takes ownership only on success
+        X509_free(extra);
+        loaded = false;
+      }
+    }
+    if (!loaded)
       return Status::InvalidInput("tls_config_invalid", o.client_cert.string() + ": cannot load the client certificate chain (" + ossl::DrainErrors() + ")");
+    ERR_clear_error();  // the end of the PEM stream is reported as an error
     VERIDGE_RETURN_IF_ERROR(UsePrivateKey(ctx, o.client_key, "client key", "the client certificate"));
   }
   ERR_clear_error();

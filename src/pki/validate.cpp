@@ -312,10 +312,18 @@ std::optional<Failure> StrictChecks(STACK_OF(X509) * chain, Purpose purpose) {
                                         " (RFC 5280 4.2.1.2)",
                      d};
   }
+  // Whatever the purpose, an end-entity check must not pass for a CA: a CA's key signs certificates,
+  // it does not prove a person or a server. X509_check_ca also counts v1 self-signed roots and
+  // keyCertSign without basicConstraints; a one-element chain is the trust anchor itself.
   X509* leaf = sk_X509_value(chain, 0);
-  if (purpose == Purpose::kClient && (X509_get_extension_flags(leaf) & EXFLAG_CA))
-    return Failure{"ca_leaf", "the applicant certificate is a CA certificate (basicConstraints CA:TRUE)" +
-                                  DescribeAt(leaf, 0) + "; a client certificate must be an end-entity certificate",
+  if (n == 1)
+    return Failure{"ca_leaf", "the certificate given as LEAF is the trust anchor itself" + DescribeAt(leaf, 0) +
+                                  "; give the end-entity certificate it issued",
+                   0};
+  if (X509_check_ca(leaf) != 0)
+    return Failure{"ca_leaf", std::string("the certificate given as LEAF is a CA certificate") +
+                                  (purpose == Purpose::kClient ? " (the applicant's certificate must be an end-entity one)" : "") +
+                                  DescribeAt(leaf, 0) + "; give the end-entity certificate, not its issuer",
                    0};
   return std::nullopt;
 }
@@ -835,6 +843,12 @@ Result<ValidationResult> Validator::Validate(std::string_view leaf_bytes,
     }
   } else {
     failure = first.failure;
+    // OpenSSL's purpose check refuses a CA as a client or server leaf before our strict checks
+    // run; name the actual problem (a CA given as LEAF), as the any-purpose path does.
+    if (im.opts.profile == Profile::kStrict && failure->depth == 0 && failure->code == "bad_eku" && X509_check_ca(leaf) != 0)
+      failure = Failure{"ca_leaf", "the certificate given as LEAF is a CA certificate" + DescribeAt(leaf, 0) +
+                                       "; give the end-entity certificate, not its issuer",
+                        0};
   }
 
   // Alternative paths: only worth it when the failure can depend on the path chosen.
@@ -933,33 +947,71 @@ Result<std::vector<std::string>> ReadBundleDirectory(const std::filesystem::path
   return out;
 }
 
+namespace {
+
+// Exactly n ASCII digits at s[pos..]: sscanf's %d would also take " 6", "+6" or "-6".
+bool Digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const char c = s[pos + i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+int DaysInMonth(int year, int month) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
+}  // namespace
+
 Result<std::int64_t> ParseRfc3339(std::string_view text) {
-  // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
-  std::string s(text);
-  std::tm tm{};
-  int consumed = 0;
-  if (s.size() > 40 || std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                                   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 || consumed != 19)
-    return Status::InvalidInput("bad_time", "\"" + s + "\" is not an RFC 3339 time (e.g. 2026-01-31T12:00:00Z)");
+  // RFC 3339 5.6 date-time, strictly: YYYY-MM-DDTHH:MM:SS[.digits](Z|+HH:MM|-HH:MM). Each field is
+  // exactly its digits and within its range (no 31 February rolled over into March by timegm).
+  const std::string s(text.substr(0, std::min<std::size_t>(text.size(), 64)));
+  auto bad = [&s](const std::string& why) {
+    return Status::InvalidInput("bad_time", "\"" + s + "\" is not an RFC 3339 time (" + why +
+                                                "); write e.g. 2026-01-31T12:00:00Z or 2026-01-31T13:00:00+01:00");
+  };
+  if (text.size() > 40) return bad("too long");
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!Digits(text, 0, 4, &year) || text.size() < 19 || text[4] != '-' || !Digits(text, 5, 2, &month) ||
+      text[7] != '-' || !Digits(text, 8, 2, &day) || (text[10] != 'T' && text[10] != 't') ||
+      !Digits(text, 11, 2, &hour) || text[13] != ':' || !Digits(text, 14, 2, &minute) || text[16] != ':' ||
+      !Digits(text, 17, 2, &second))
+    return bad("expected YYYY-MM-DDTHH:MM:SS with two-digit fields");
+  if (month < 1 || month > 12) return bad("month out of range");
+  if (day < 1 || day > DaysInMonth(year, month)) return bad("no such day in that month");
+  if (hour > 23 || minute > 59 || second > 60) return bad("time of day out of range");
   std::size_t pos = 19;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) ++pos;
+  if (pos < text.size() && text[pos] == '.') {
+    const std::size_t first = ++pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
+    if (pos == first) return bad("a decimal point needs at least one digit after it");
   }
   std::int64_t offset = 0;
-  std::string rest = s.substr(pos);
-  if (rest == "Z" || rest == "z") {
-  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
-    int hh = std::atoi(rest.substr(1, 2).c_str()), mm = std::atoi(rest.substr(4, 2).c_str());
-    offset = (hh * 3600 + mm * 60) * (rest[0] == '+' ? 1 : -1);
+  const std::string_view zone = text.substr(pos);
+  if (zone == "Z" || zone == "z") {
+  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':') {
+    int hh = 0, mm = 0;
+    if (!Digits(zone, 1, 2, &hh) || !Digits(zone, 4, 2, &mm)) return bad("the offset must be +hh:mm or -hh:mm");
+    if (hh > 23 || mm > 59) return bad("offset out of range");
+    offset = (hh * 3600 + mm * 60) * (zone[0] == '+' ? 1 : -1);
   } else {
-    return Status::InvalidInput("bad_time", "\"" + s + "\" has no time zone (end it with Z or +hh:mm)");
+    return bad(zone.empty() ? "no time zone: end it with Z or +hh:mm" : "the time zone must be Z, +hh:mm or -hh:mm");
   }
-  if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-      tm.tm_sec > 60)
-    return Status::InvalidInput("bad_time", "\"" + s + "\" is out of range");
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
   return static_cast<std::int64_t>(timegm(&tm)) - offset;
 }
 

@@ -29,6 +29,53 @@ std::string NewSessionId() {
   return out;
 }
 
+namespace {
+
+// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. Control
+// characters (C0, DEL) are refused too: the reference ends up in logs, JSON and the console.
+bool IsCleanUtf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7F) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int len = 0;
+    std::uint32_t cp = 0;
+    if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07;
+    else return false;
+    if (i + static_cast<std::size_t>(len) > s.size()) return false;
+    for (int k = 1; k < len; ++k) {
+      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    if (cp >= 0x80 && cp <= 0x9F) return false;  // C1 controls
+    i += static_cast<std::size_t>(len);
+  }
+  return true;
+}
+
+}  // namespace
+
+Status ValidateSessionRequest(const SessionRequest& request) {
+  if (request.reference.empty()) return Status::InvalidInput("usage", "no reference image given");
+  if (request.capture.empty()) return Status::InvalidInput("usage", "no capture given (video file, image, image folder or /dev/videoN)");
+  if (request.applicant_ref.size() > kMaxApplicantRefBytes)
+    return Status::InvalidInput("bad_applicant_ref", "the applicant reference is " + std::to_string(request.applicant_ref.size()) +
+                                                         " bytes, over the limit of " + std::to_string(kMaxApplicantRefBytes) +
+                                                         "; give the lender's id for the applicant, not a document");
+  if (!IsCleanUtf8(request.applicant_ref))
+    return Status::InvalidInput("bad_applicant_ref", "the applicant reference is not valid UTF-8 text (or holds control characters); "
+                                                     "give the lender's id for the applicant as plain text");
+  return Status::Ok();
+}
+
 std::string FormatRfc3339(std::chrono::system_clock::time_point t) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
@@ -359,6 +406,7 @@ FactorReport Verifier::FaceFactor(const vision::FaceAnalysis& reference, const F
 }
 
 Result<SessionResult> Verifier::Run(const SessionRequest& request) {
+  VERIDGE_RETURN_IF_ERROR(ValidateSessionRequest(request));
   SessionResult out;
   out.session_id = NewSessionId();
   out.device_id = options_.device_id;

@@ -62,6 +62,16 @@ struct SessionRequest {
   std::string applicant_ref;        // the lender's reference for the applicant (opaque)
 };
 
+// The longest applicant_ref accepted, in bytes (the lender's own reference: an id, not a document).
+inline constexpr std::size_t kMaxApplicantRefBytes = 256;
+
+// Checks what the caller gave before anything is captured or loaded, so a bad input never costs
+// the applicant a whole biometric session: applicant_ref is valid UTF-8, at most
+// kMaxApplicantRefBytes, without control characters; reference and capture are named.
+// Code bad_applicant_ref or usage (kInvalidInput: exit 2). Run() calls it first; the CLI calls
+// it even before models and the store are opened.
+Status ValidateSessionRequest(const SessionRequest& request);
+
 // One piece of evidence kept with the session (encrypted in the store, referenced by sha256 in the
 // signed result so the lender can ask for it later and check it).
 struct Evidence {

@@ -21,19 +21,18 @@ Result<cv::Mat> DecodeImageBytes(std::string_view bytes, const DecodeLimits& lim
 }
 
 Result<cv::Mat> DecodeImageFile(const std::filesystem::path& path, const DecodeLimits& limits) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
-    return Status::NotFound("file_not_found", "image " + path.string() + " does not exist: check the path");
-  if (!std::filesystem::is_regular_file(path, ec))
-    return Status::InvalidInput("not_a_file", path.string() + " is not a regular file");
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return Status::Io("read_failed", "cannot stat " + path.string() + ": " + ec.message());
-  if (size == 0) return Status::InvalidInput("empty_file", "image " + path.string() + " is empty (0 bytes): send the photo again");
-  if (size > limits.max_file_bytes)
-    return Status::InvalidInput("file_too_large", "image " + path.string() + " is " + std::to_string(size) +
-                                                      " bytes, over the limit of " + std::to_string(limits.max_file_bytes) +
-                                                      ": send a smaller photo");
-  auto data = ReadFileBounded(path, limits.max_file_bytes);
+  // One non-blocking open checked with fstat (common/files.h): a FIFO, device or directory is
+  // refused at once, and ELOOP / ENAMETOOLONG are named as such, not as a missing file.
+  auto file = InputFile::Open(path, limits.max_file_bytes);
+  if (!file.ok()) {
+    const Status& st = file.status();
+    if (st.code() == "file_too_large")
+      return Status::InvalidInput("file_too_large", "image " + path.string() + " is over the limit of " +
+                                                        std::to_string(limits.max_file_bytes) + " bytes: send a smaller photo");
+    return st;
+  }
+  if (file->size() == 0) return Status::InvalidInput("empty_file", "image " + path.string() + " is empty (0 bytes): send the photo again");
+  auto data = file->ReadAll();
   if (!data.ok()) return data.status();
   auto img = DecodeImageBytes(*data, limits);
   if (!img.ok()) return img.status().WithContext(path.filename().string());

@@ -2,7 +2,6 @@
 
 #include <openssl/evp.h>
 
-#include <cstdio>
 #include <memory>
 
 #include "common/files.h"
@@ -18,15 +17,19 @@ const std::vector<ModelEntry>& ManifestModels() {
 }
 
 Result<std::string> Sha256OfFile(const std::filesystem::path& path) {
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) return Status::NotFound("file_not_found", "cannot open " + path.string());
+  // Through InputFile: a FIFO or device placed in the model directory is refused, not waited on.
+  auto f = InputFile::Open(path, kMaxModelFileBytes);
+  if (!f.ok()) return f.status();
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
     return Status::Internal("sha256_failed", "OpenSSL could not start a SHA-256 digest");
-  std::vector<unsigned char> buf(1 << 20);
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f.get())) > 0) EVP_DigestUpdate(ctx.get(), buf.data(), n);
-  if (std::ferror(f.get())) return Status::Io("read_failed", "read error on " + path.string());
+  std::vector<char> buf(1 << 20);
+  while (true) {
+    auto n = f->Read(buf.data(), buf.size());
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+    EVP_DigestUpdate(ctx.get(), buf.data(), *n);
+  }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), md, &len);

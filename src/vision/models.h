@@ -32,7 +32,11 @@ struct ModelEntry {
 // Every entry of models/manifest.json.
 const std::vector<ModelEntry>& ManifestModels();
 
-// Lower-case hex sha256 of a file. Codes: file_not_found, read_failed.
+// No model file is larger than this; a bigger one is not a model (bounds Sha256OfFile's read).
+inline constexpr std::uint64_t kMaxModelFileBytes = 1ull << 30;
+
+// Lower-case hex sha256 of a regular file of at most kMaxModelFileBytes, read through InputFile
+// (never blocks on a FIFO). Codes: common/files.h (file_not_found, not_a_file, file_too_large, ...).
 Result<std::string> Sha256OfFile(const std::filesystem::path& path);
 
 Result<std::filesystem::path> ResolveModel(const std::filesystem::path& dir, std::string_view file,

@@ -44,3 +44,22 @@ TEST_CASE("Probe gives up on unknown or truncated headers") {
   std::string jpg = Encode(cv::Mat(8, 8, CV_8UC3, cv::Scalar(1, 2, 3)), ".jpg");
   CHECK_FALSE(ProbeImageDimensions(jpg.substr(0, 6)).has_value());
 }
+
+TEST_CASE("Probe never reports a negative size: a BMP declaring INT32_MIN x INT32_MIN") {
+  // Regression (issue 13): the size was printed as -2147483648x-2147483648.
+  std::string bmp = Encode(cv::Mat(4, 4, CV_8UC3, cv::Scalar(1, 2, 3)), ".bmp");
+  for (int off : {18, 22}) {  // little-endian width and height
+    bmp[off] = 0; bmp[off + 1] = 0; bmp[off + 2] = 0; bmp[off + 3] = char(0x80);
+  }
+  auto d = ProbeImageDimensions(bmp);
+  REQUIRE(d.has_value());
+  CHECK(d->width > 0);
+  CHECK(d->height > 0);
+  CHECK(d->width == 1'000'000'000);  // capped: far over any pixel limit, so refused before decoding
+  // A top-down BMP (negative height) is an ordinary image: its height is the magnitude.
+  bmp = Encode(cv::Mat(4, 4, CV_8UC3, cv::Scalar(1, 2, 3)), ".bmp");
+  bmp[22] = char(0xFC); bmp[23] = char(0xFF); bmp[24] = char(0xFF); bmp[25] = char(0xFF);  // -4
+  d = ProbeImageDimensions(bmp);
+  REQUIRE(d.has_value());
+  CHECK(d->height == 4);
+}

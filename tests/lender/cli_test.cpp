@@ -81,6 +81,39 @@ std::vector<outbox::SignedResult> CommitDecisions(const TempDir& dir, const std:
   return out;
 }
 
+// A config and its keys (keys init) in dir; returns the device's signer.
+outbox::DeviceSigner KeysInit(const TempDir& dir) {
+  WriteConfig(dir, "https://127.0.0.1:9/h", dir / "ca.pem");
+  REQUIRE(Veridge("keys init --config " + Q(dir / "veridge.toml")).rc == 0);
+  return outbox::DeviceSigner::Load(dir / "keys/device.key", dir / "keys/device-chain.pem").value();
+}
+
+// The lender's webhook secret as keys init wrote it.
+outbox::WebhookSecret LenderSecret(const TempDir& dir) {
+  std::string text;
+  std::ifstream(dir / "keys/lender.whsec") >> text;
+  return outbox::WebhookSecret::Parse(text).value();
+}
+
+// A device key and certificate under a dev CA of their own: an impostor the lender must not trust.
+outbox::DeviceSigner ImpostorDevice(const TempDir& where) {
+  outbox::KeysInitOptions ko;
+  ko.device_id = "impostor";
+  ko.device_key_file = where / "k";
+  ko.device_cert_chain = where / "c.pem";
+  REQUIRE(outbox::InitKeys(ko, SystemClock::Instance()).ok());
+  return outbox::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain).value();
+}
+
+// NAME.body and NAME.headers in dir: one delivery of `body`, signed with the lender secret at ts.
+void WriteDelivery(const TempDir& dir, const std::string& name, const std::string& webhook_id, const std::string& body,
+                   std::int64_t ts) {
+  std::ofstream(dir / (name + ".body")) << body;
+  std::ofstream(dir / (name + ".headers")) << "webhook-id: " << webhook_id << "\r\nwebhook-timestamp: " << ts
+                                           << "\r\nwebhook-signature: " << outbox::WebhookSignature(LenderSecret(dir), webhook_id, ts, body)
+                                           << "\r\n";
+}
+
 }  // namespace
 
 TEST_CASE("veridge keys init creates missing keys with mode 0600 and keeps existing ones") {
@@ -139,7 +172,9 @@ TEST_CASE("veridge outbox replay re-sends a dead-lettered result after a 410") {
   REQUIRE(gone.Start({pki.server_cert(), pki.server_key(), dir / "keys/lender.whsec", dir / "keys/dev-ca.pem", dir / "gone.log", "gone", {}}) == "");
   auto sent = CommitDecisions(dir, gone.url(), 1);
   auto run = Veridge("outbox run --until-empty --json --config " + Q(dir / "veridge.toml"));
-  CHECK(run.rc == 0);
+  // Every row dead-lettered: the run did not deliver, and its exit status says so (it was 0).
+  CHECK(run.rc == 3);
+  CHECK(run.Json()["error"]["code"] == "dead_lettered");
   CHECK(run.Json()["dead"] == 1);
   CHECK(run.Json()["endpoints_disabled"] == 1);
   auto replay = Veridge("outbox replay 1 --json --config " + Q(dir / "veridge.toml"));
@@ -152,18 +187,11 @@ TEST_CASE("veridge outbox replay re-sends a dead-lettered result after a 410") {
 TEST_CASE("veridge webhook verify accepts a genuine delivery and rejects altered ones") {
   REQUIRE(std::filesystem::exists(VeridgeBinary()));
   TempDir dir;
-  WriteConfig(dir, "https://127.0.0.1:9/h", dir / "ca.pem");
-  REQUIRE(Veridge("keys init --config " + Q(dir / "veridge.toml")).rc == 0);
-  auto signer = outbox::DeviceSigner::Load(dir / "keys/device.key", dir / "keys/device-chain.pem").value();
+  auto signer = KeysInit(dir);
   const auto now = SystemClock::Instance().NowUnixSeconds();
   auto sr = outbox::SignResult({{"session_id", "wv-1"}, {"decision", "approved"}}, signer, now).value();
-  std::string secret_text;
-  std::ifstream(dir / "keys/lender.whsec") >> secret_text;
-  auto secret = outbox::WebhookSecret::Parse(secret_text).value();
   auto write_delivery = [&](const std::string& name, const std::string& body, std::int64_t ts) {
-    std::ofstream(dir / (name + ".body")) << body;
-    std::ofstream(dir / (name + ".headers")) << "webhook-id: " << sr.webhook_id << "\r\nwebhook-timestamp: " << ts
-                                             << "\r\nwebhook-signature: " << outbox::WebhookSignature(secret, sr.webhook_id, ts, body) << "\r\n";
+    WriteDelivery(dir, name, sr.webhook_id, body, ts);
   };
   write_delivery("good", sr.body, now);
   auto verify = [&](const std::string& name, const std::string& extra = "") {
@@ -193,11 +221,7 @@ TEST_CASE("veridge webhook verify accepts a genuine delivery and rejects altered
   CHECK(verify("old").Json()["code"] == "timestamp_too_old");
   // A chain from another CA.
   TempDir other;
-  outbox::KeysInitOptions ko;
-  ko.device_id = "x";
-  ko.device_key_file = other / "k";
-  ko.device_cert_chain = other / "c.pem";
-  REQUIRE(outbox::InitKeys(ko, SystemClock::Instance()).ok());
+  ImpostorDevice(other);
   write_delivery("good2", sr.body, now);
   auto wrong_ca = verify("good2", "--device-ca " + Q(other / "dev-ca.pem"));
   CHECK(wrong_ca.rc == 1);
@@ -206,6 +230,94 @@ TEST_CASE("veridge webhook verify accepts a genuine delivery and rejects altered
   auto missing = Veridge("webhook verify --json --secret-file " + Q(dir / "keys/lender.whsec") + " --headers " + Q(dir / "nope") +
                          " --body " + Q(dir / "good.body"));
   CHECK(missing.rc == 2);
+}
+
+TEST_CASE("veridge webhook verify never says valid without a trust decision about the signer") {
+  // Regression (issue 13): a body whose attestation was signed by a self-made key was reported
+  // "valid: delivery signature, attestation and data agree", exit 0, when --device-ca was left out.
+  REQUIRE(std::filesystem::exists(VeridgeBinary()));
+  TempDir dir;
+  auto real = KeysInit(dir);
+  // The forger: its own key and its own "CA", and the (shared) webhook secret.
+  TempDir forger;
+  auto fake = ImpostorDevice(forger);
+  const auto now = SystemClock::Instance().NowUnixSeconds();
+  auto write_delivery = [&](const std::string& name, const outbox::DeviceSigner& signer) {
+    auto sr = outbox::SignResult({{"session_id", name}, {"decision", "approved"}}, signer, now).value();
+    WriteDelivery(dir, name, sr.webhook_id, sr.body, now);
+  };
+  write_delivery("forged", fake);
+  write_delivery("genuine", real);
+  auto verify = [&](const std::string& name, const std::string& extra = "") {
+    return Veridge("webhook verify --json --secret-file " + Q(dir / "keys/lender.whsec") + " --headers " + Q(dir / (name + ".headers")) +
+                   " --body " + Q(dir / (name + ".body")) + " " + extra);
+  };
+  for (const std::string name : {"forged", "genuine"}) {
+    auto r = verify(name);  // no --device-ca, no --device-key
+    INFO(name << ": " << r.out);
+    CHECK(r.rc == 1);
+    CHECK(r.Json()["valid"] == false);
+    CHECK(r.Json()["code"] == "signer_not_checked");
+    CHECK(r.Json()["signature_only"] == true);
+  }
+  auto human = Veridge("webhook verify --secret-file " + Q(dir / "keys/lender.whsec") + " --headers " + Q(dir / "forged.headers") +
+                       " --body " + Q(dir / "forged.body"));
+  CHECK(human.rc == 1);
+  CHECK(human.out.find("valid:") == std::string::npos);
+  CHECK(human.out.find("signer not checked") != std::string::npos);
+  // The trust decision catches the forgery, by CA or by pinned key ...
+  CHECK(verify("forged", "--device-ca " + Q(dir / "keys/dev-ca.pem")).Json()["code"] == "chain_invalid");
+  auto pinned_forged = verify("forged", "--device-key " + Q(dir / "keys/device-chain.pem"));
+  CHECK(pinned_forged.rc == 1);
+  CHECK(pinned_forged.Json()["code"] == "key_mismatch");
+  // ... and accepts the genuine delivery either way.
+  auto by_ca = verify("genuine", "--device-ca " + Q(dir / "keys/dev-ca.pem"));
+  CHECK(by_ca.rc == 0);
+  CHECK(by_ca.Json()["valid"] == true);
+  auto by_pin = verify("genuine", "--device-key " + Q(dir / "keys/device-chain.pem"));
+  INFO(by_pin.out);
+  CHECK(by_pin.rc == 0);
+  CHECK(by_pin.Json()["pinned_key"] == "match");
+  REQUIRE(std::system(("openssl x509 -in " + Q(dir / "keys/device-chain.pem") + " -pubkey -noout > " + Q(dir / "pub.pem")).c_str()) == 0);
+  CHECK(verify("genuine", "--device-key " + Q(dir / "pub.pem")).rc == 0);
+  // An unusable pin or trust file is bad input (exit 2), not a verdict.
+  std::ofstream(dir / "junk.pem") << "not a key";
+  CHECK(verify("genuine", "--device-key " + Q(dir / "junk.pem")).rc == 2);
+  CHECK(verify("genuine", "--device-ca " + Q(dir / "junk.pem")).rc == 2);
+}
+
+TEST_CASE("veridge webhook verify: bounded --tolerance and --now, garbage headers are bad input") {
+  REQUIRE(std::filesystem::exists(VeridgeBinary()));
+  TempDir dir;
+  auto signer = KeysInit(dir);
+  const auto now = SystemClock::Instance().NowUnixSeconds();
+  auto sr = outbox::SignResult({{"session_id", "t-1"}, {"decision", "approved"}}, signer, now).value();
+  WriteDelivery(dir, "d", sr.webhook_id, sr.body, now);
+  const std::string base = "webhook verify --json --secret-file " + Q(dir / "keys/lender.whsec") + " --device-ca " +
+                           Q(dir / "keys/dev-ca.pem") + " --body " + Q(dir / "d.body") + " --headers ";
+  CHECK(Veridge(base + Q(dir / "d.headers")).rc == 0);
+  // The overflow made a current delivery "too new"; now such a tolerance is refused as usage.
+  for (const char* opt : {"--tolerance 9223372036854775807", "--tolerance -1", "--now -5", "--now 0"}) {
+    auto r = Veridge(base + Q(dir / "d.headers") + " " + opt);
+    INFO(opt << ": " << r.out);
+    CHECK(r.rc == 2);
+    CHECK(r.Json()["error"]["code"] == "usage");
+  }
+  CHECK(Veridge(base + Q(dir / "d.headers") + " --tolerance 31622400").rc == 0);  // the largest accepted: no overflow
+  // A file that is not a headers file at all: exit 2, not a "missing_header" verdict.
+  std::ofstream(dir / "garbage") << std::string("\x89PNG\r\n\x1a\n\0\0binary junk", 21);
+  auto g = Veridge(base + Q(dir / "garbage"));
+  CHECK(g.rc == 2);
+  CHECK(g.Json()["error"]["code"] == "bad_headers");
+  std::ofstream(dir / "prose") << "these are not headers\nat all\n";
+  CHECK(Veridge(base + Q(dir / "prose")).Json()["error"]["code"] == "bad_headers");
+  std::ofstream(dir / "array.json") << "[1,2,3]";
+  CHECK(Veridge(base + Q(dir / "array.json")).rc == 2);
+  // Well-formed headers that lack the signature are still a verdict on the delivery (exit 1).
+  std::ofstream(dir / "partial") << "POST /hook HTTP/1.1\nwebhook-id: " << sr.webhook_id << "\ncontent-type: application/json\n";
+  auto partial = Veridge(base + Q(dir / "partial"));
+  CHECK(partial.rc == 1);
+  CHECK(partial.Json()["code"] == "missing_header");
 }
 
 TEST_CASE("veridge outbox run refuses out-of-range delivery settings") {

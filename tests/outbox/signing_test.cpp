@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 #include "outbox/signing.h"
 
 using namespace veridge::outbox;
@@ -34,6 +36,26 @@ TEST_CASE("VerifyWebhook accepts a good delivery and rejects tampering, a wrong 
   WebhookHeaders badts = h;
   badts.timestamp = "12x";
   CHECK(VerifyWebhook(*secret, badts, body, 1614265330).code() == "bad_timestamp");
+}
+
+TEST_CASE("VerifyWebhook's clock window cannot overflow, and a negative tolerance is refused") {
+  // Regression (issue 13): now + INT64_MAX wrapped negative, so a current delivery was "too new".
+  auto secret = WebhookSecret::Parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  REQUIRE(secret.ok());
+  const std::string body = R"({"test": 2432232314})";
+  WebhookHeaders h{"msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="};
+  const auto huge = std::chrono::seconds(std::numeric_limits<std::int64_t>::max());
+  CHECK(VerifyWebhook(*secret, h, body, 1614265330, huge).ok());
+  CHECK(VerifyWebhook(*secret, h, body, std::numeric_limits<std::int64_t>::max(), huge).ok());
+  // now = INT64_MIN: the window ends at INT64_MIN + INT64_MAX = -1, and 2021 lies after it.
+  CHECK(VerifyWebhook(*secret, h, body, std::numeric_limits<std::int64_t>::min(), huge).code() == "timestamp_too_new");
+  CHECK(VerifyWebhook(*secret, h, body, std::numeric_limits<std::int64_t>::min(), std::chrono::seconds(300)).code() ==
+        "timestamp_too_new");
+  CHECK(VerifyWebhook(*secret, h, body, 1614265330, std::chrono::seconds(-1)).code() == "bad_tolerance");
+  WebhookHeaders far = h;
+  far.timestamp = "-9223372036854775808";
+  CHECK(VerifyWebhook(*secret, far, body, std::numeric_limits<std::int64_t>::max(), std::chrono::seconds(300)).code() ==
+        "timestamp_too_old");
 }
 
 TEST_CASE("WebhookSecret refuses malformed secrets and generates usable ones") {

@@ -321,3 +321,72 @@ TEST_CASE("veridge cert verify: JSON verdicts and exit codes") {
   CHECK(badtime.exit_code == 2);
   CHECK(badtime.json["error"]["code"] == "bad_time");
 }
+
+// ---- issue 13 regressions ----------------------------------------------------------------------
+
+TEST_CASE("ParseRfc3339 is strict: real dates, two-digit fields, valid offsets") {
+  using veridge::pki::ParseRfc3339;
+  CHECK(*ParseRfc3339("2025-03-03T00:00:00Z") == 1740960000);
+  CHECK(*ParseRfc3339("2024-02-29T00:00:00Z") == 1709164800);  // leap day
+  CHECK(*ParseRfc3339("2025-03-03T01:30:00+01:30") == 1740960000);
+  CHECK(*ParseRfc3339("2025-03-02T22:00:00-02:00") == 1740960000);
+  CHECK(*ParseRfc3339("2025-03-03T00:00:00.250z") == 1740960000);
+  for (const char* bad : {"2025-02-31T00:00:00Z",   // rolled over into March before
+                          "2025-02-29T00:00:00Z",   // not a leap year
+                          "2025-04-31T00:00:00Z",
+                          "2025-06-01T00:00:00+ab:cd", "2025-06-01T00:00:00+99:99", "2025-06-01T00:00:00+24:00",
+                          "2025-06-01T00:00:00.Z",  // a point without digits
+                          "2025- 6-01T00:00:00Z", "2025-+6-01T00:00:00Z", "2025--6-01T00:00:00Z",
+                          "2025-06-01T 1:00:00Z", "2025-06-01T00:00:00", "2025-06-01T00:00:00+0100",
+                          "2025-13-01T00:00:00Z", "2025-06-01T24:00:00Z", "2025-06-01", ""}) {
+    INFO(bad);
+    auto r = ParseRfc3339(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == "bad_time");
+    CHECK(r.status().ExitCode() == 2);
+  }
+}
+
+TEST_CASE("veridge cert verify --at refuses malformed times with exit 2") {
+  if (!fs::exists(veridge::testing::VeridgeBinary())) VERIDGE_SKIP("veridge binary not built");
+  for (const char* at : {"2025-02-31T00:00:00Z", "2025-06-01T00:00:00+ab:cd", "2025-06-01T00:00:00+99:99",
+                         "2025-06-01T00:00:00.Z", "'2025- 6-01T00:00:00Z'", "2025-+6-01T00:00:00Z"}) {
+    INFO(at);
+    auto r = Cli(std::string("--at ") + at + " --trust " + P("root.pem") + " --untrusted " + P("int.pem") + " --crl " +
+                 P("crls.pem") + " " + P("leaf-valid.pem"));
+    CHECK(r.exit_code == 2);
+    CHECK(r.json["error"]["code"] == "bad_time");
+  }
+}
+
+TEST_CASE("strict profile refuses a CA certificate or the trust anchor as LEAF, whatever the purpose") {
+  for (auto purpose : {veridge::pki::Purpose::kAny, veridge::pki::Purpose::kServer, veridge::pki::Purpose::kClient}) {
+    auto o = Opts({"root.pem"}, {"int.pem"});
+    o.purpose = purpose;
+    INFO(veridge::pki::PurposeName(purpose));
+    ExpectInvalid(Check("leaf-ca.pem", o), "ca_leaf");
+    ExpectInvalid(Check("int.pem", o), "ca_leaf");
+    ExpectInvalid(Check("root.pem", o), "ca_leaf");  // the anchor itself: a one-certificate "path"
+  }
+  // The plain RFC 5280 profile (conformance suites) keeps accepting them.
+  auto o = Opts({"root.pem"}, {"int.pem"});
+  o.profile = veridge::pki::Profile::kRfc5280;
+  CHECK(Check("int.pem", o).valid);
+}
+
+TEST_CASE("veridge cert verify: a CA as LEAF is ca_leaf, a directory as LEAF is bad input") {
+  if (!fs::exists(veridge::testing::VeridgeBinary())) VERIDGE_SKIP("veridge binary not built");
+  std::string common = "--at " + std::string(kAt) + " --trust " + P("root.pem") + " --untrusted " + P("int.pem") +
+                       " --crl " + P("crls.pem") + " ";
+  for (const char* leaf : {"int.pem", "root.pem", "leaf-ca.pem"}) {
+    INFO(leaf);
+    auto r = Cli(common + P(leaf));  // default --purpose any, default --profile strict
+    CHECK(r.exit_code == 1);
+    CHECK(r.json["code"] == "ca_leaf");
+  }
+  veridge::testing::TempDir dir;
+  fs::copy_file(kPki / "leaf-valid.pem", dir / "leaf-valid.pem");
+  auto d = Cli(common + dir.path().string());  // used to validate the directory's first file
+  CHECK(d.exit_code == 2);
+  CHECK(d.json["error"]["code"] == "not_a_file");
+}

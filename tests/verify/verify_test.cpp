@@ -171,3 +171,35 @@ TEST_CASE("Session ids are random v4 UUIDs, timestamps are RFC 3339 UTC") {
   CHECK(verify::FormatRfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(1614265330123))) ==
         "2021-02-25T15:02:10.123Z");
 }
+
+TEST_CASE("ValidateSessionRequest refuses a bad applicant reference before any capture") {
+  // Regression (issue 13): a non-UTF-8 or 100 KB reference was refused only after the whole session.
+  const std::filesystem::path ref = "ref.jpg";
+  CHECK(verify::ValidateSessionRequest({ref, "clip.mp4", ""}).ok());
+  CHECK(verify::ValidateSessionRequest({ref, "clip.mp4", "APP-2026-0042"}).ok());
+  CHECK(verify::ValidateSessionRequest({ref, "clip.mp4", "Zhāng Wěi 张伟 🙂"}).ok());
+  CHECK(verify::ValidateSessionRequest({ref, "clip.mp4", std::string(verify::kMaxApplicantRefBytes, 'a')}).ok());
+  for (const std::string& bad : {std::string(verify::kMaxApplicantRefBytes + 1, 'a'), std::string(100 * 1024, 'a'),
+                                 std::string("\xff"), std::string("a\xc3"), std::string("\xc0\xaf"),  // truncated, overlong
+                                 std::string("\xed\xa0\x80"),                                        // a UTF-16 surrogate
+                                 std::string("\xf4\x90\x80\x80"),                                    // above U+10FFFF
+                                 std::string("line\nbreak"), std::string("nul\0x", 5), std::string("\xc2\x85")}) {
+    auto st = verify::ValidateSessionRequest({ref, "clip.mp4", bad});
+    INFO(bad.size());
+    CHECK(st.code() == "bad_applicant_ref");
+    CHECK(st.ExitCode() == 2);
+  }
+  CHECK(verify::ValidateSessionRequest({"", "clip.mp4", ""}).code() == "usage");
+  CHECK(verify::ValidateSessionRequest({ref, "", ""}).code() == "usage");
+}
+
+TEST_CASE("Run refuses a bad applicant reference before reading the reference or the capture") {
+  REQUIRE_MODELS();
+  testing::TempDir dir;
+  auto v = verify::Verifier::Create(FaceOnly());
+  REQUIRE(v.ok());
+  // Neither file exists: had Run read them, the error would be about them, not the reference.
+  auto r = (*v)->Run({dir / "missing.jpg", (dir / "missing.mp4").string(), std::string("\xff\xfe")});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == "bad_applicant_ref");
+}
