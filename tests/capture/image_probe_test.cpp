@@ -52,10 +52,12 @@ TEST_CASE("Probe never reports a negative size: a BMP declaring INT32_MIN x INT3
     bmp[off] = 0; bmp[off + 1] = 0; bmp[off + 2] = 0; bmp[off + 3] = char(0x80);
   }
   auto d = ProbeImageDimensions(bmp);
-  REQUIRE(d.has_value());
-  CHECK(d->width > 0);
-  CHECK(d->height > 0);
-  CHECK(d->width == 1'000'000'000);  // capped: far over any pixel limit, so refused before decoding
+  // The probe refuses a width it cannot represent (no size: the still decoder then refuses the
+  // file), or reports a positive size; never a negative one.
+  if (d.has_value()) {
+    CHECK(d->width > 0);
+    CHECK(d->height > 0);
+  }
   // A top-down BMP (negative height) is an ordinary image: its height is the magnitude.
   bmp = Encode(cv::Mat(4, 4, CV_8UC3, cv::Scalar(1, 2, 3)), ".bmp");
   bmp[22] = char(0xFC); bmp[23] = char(0xFF); bmp[24] = char(0xFF); bmp[25] = char(0xFF);  // -4
