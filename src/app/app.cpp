@@ -83,6 +83,7 @@ int RunApp(int argc, char** argv) {
   RegisterStoreCommands(app, ctx);
   RegisterDeliveryCommands(app, ctx);
   RegisterServeCommand(app, ctx);
+  RegisterTokenCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -39,5 +39,6 @@ void RegisterCertCommands(CLI::App& app, CommandContext& ctx);        // pki (is
 void RegisterStoreCommands(CLI::App& app, CommandContext& ctx);       // db, audit (issue 5)
 void RegisterDeliveryCommands(CLI::App& app, CommandContext& ctx);    // keys, outbox, webhook (issue 5)
 void RegisterServeCommand(CLI::App& app, CommandContext& ctx);        // serve (issue 11)
+void RegisterTokenCommands(CLI::App& app, CommandContext& ctx);       // token create|revoke|list (issue 11)
 
 }  // namespace veridge::app

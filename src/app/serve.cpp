@@ -6,6 +6,7 @@
 #include <charconv>
 #include <sstream>
 
+#include "api/api.h"
 #include "app/delivery.h"
 #include "app/options.h"
 #include "common/clock.h"
@@ -168,6 +169,11 @@ std::shared_ptr<net::Router> ApiRoutes(std::shared_ptr<const ServeState> state) 
                        return net::Response::Text(200, MetricsText(*state), "text/plain; version=0.0.4; charset=utf-8");
                      }});
   if (!m.ok()) throw std::logic_error("metrics route: " + m.ToString());
+  // The lender API: every /v1 route needs a bearer token (api/api.h).
+  if (state->store) {
+    Status v1 = api::AddV1Routes(*r, *state->store);
+    if (!v1.ok()) throw std::logic_error("v1 routes: " + v1.ToString());
+  }
   return r;
 }
 

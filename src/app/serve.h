@@ -11,6 +11,7 @@
 //    boolean per check (models, store, keys, clock) and nothing else: no paths, versions or
 //    messages (both listeners answer it without credentials).
 //  * /metrics (API listener only): Prometheus text format 0.0.4.
+//  * /v1/... (API listener only): the lender API (api/api.h), bearer token on every route.
 //  * Handlers are thread-safe (they run on the I/O threads): ServeState is immutable after
 //    construction except for the store, which serialises its own calls.
 #pragma once

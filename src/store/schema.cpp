@@ -109,6 +109,15 @@ CREATE TABLE disabled_endpoints(
   reason TEXT NOT NULL
 );
 )SQL"},
+    {2, "API tokens (SHA-256 only)", R"SQL(
+CREATE TABLE api_tokens(
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  sha256 TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+)SQL"},
 };
 
 static_assert(kMigrations[std::size(kMigrations) - 1].version == kLatestSchemaVersion,

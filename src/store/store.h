@@ -22,6 +22,10 @@
 //    endpoint each append an audit event ("outbox.dead_lettered", "outbox.replayed",
 //    "endpoint.disabled", "endpoint.enabled") in the same transaction as the change, so neither
 //    exists without the other. These calls therefore need StoreOptions::audit_hasher.
+//  * API tokens: only the lowercase hex SHA-256 of a token is stored, never the token (api/ makes
+//    and checks tokens). Adding and revoking a token each append an audit event ("token.created",
+//    "token.revoked", subject = the token id) in the same transaction; these need audit_hasher too.
+//    A revoked token keeps its row (its id stays meaningful in the audit trail).
 //  * Thread-safety: a Store owns one SQLite connection guarded by a mutex; every method may be
 //    called from any thread (calls are serialised). Several processes (verify, outbox run) may open
 //    the same file: WAL lets readers run beside one writer; a writer waits up to busy_timeout.
@@ -242,6 +246,15 @@ struct CheckReport {
   std::string cipher_check;
 };
 
+// A lender/staff API token as stored: never the token itself.
+struct ApiTokenRecord {
+  std::string id;                         // "tok_<16 hex>"
+  std::string name;                       // the operator's label ("lender-prod")
+  std::string sha256;                     // lowercase hex SHA-256 of the token string
+  std::int64_t created_at = 0;            // unix seconds
+  std::optional<std::int64_t> revoked_at;  // set once revoked
+};
+
 // ---- the store -------------------------------------------------------------------------------
 
 class Store {
@@ -294,6 +307,19 @@ class Store {
   Status DisableEndpoint(const std::string& endpoint, const std::string& reason, std::int64_t at);
   Status EnableEndpoint(const std::string& endpoint, std::int64_t at, const std::string& actor);
   Result<std::vector<EndpointState>> DisabledEndpoints();
+
+  // -- API tokens (tokens.cpp) --
+  // Adds a token and its "token.created" audit event in one transaction. Codes: bad_token (empty
+  // id or name, sha256 not 64 lowercase hex digits, revoked_at set), duplicate (id or hash).
+  Status AddApiToken(const ApiTokenRecord& token, const std::string& actor);
+  // The token with this hash, revoked or not (the caller refuses revoked ones); nullopt when none
+  // (also for a string that is not 64 lowercase hex digits).
+  Result<std::optional<ApiTokenRecord>> FindApiTokenByHash(const std::string& sha256_hex);
+  // Oldest first, at most 10000.
+  Result<std::vector<ApiTokenRecord>> ListApiTokens();
+  // Sets revoked_at and appends "token.revoked" in one transaction. Revoking a revoked token
+  // changes nothing (the first revocation time stays). Code not_found.
+  Status RevokeApiToken(const std::string& id, std::int64_t at, const std::string& actor);
 
   // -- retention --
   // Deletes evidence and descriptors of sessions created before `cutoff` (unix seconds), marks

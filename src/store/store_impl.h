@@ -7,6 +7,7 @@
 //   sessions.cpp     decisions, factor results, evidence, descriptors (CommitDecision's transaction)
 //   audit_rows.cpp   the audit chain's rows and head (the chain logic lives in audit/)
 //   outbox.cpp       outbox rows, delivery attempts, disabled endpoints
+//   tokens.cpp       API tokens (hashes only; api/ makes and checks them)
 //   maintenance.cpp  retention purge, check, rekey
 //   sqlite_util.cpp  SQLite result codes → Status (sqlite_util.h)
 //
@@ -33,7 +34,7 @@ namespace detail {
 
 // The schema version this binary writes: the last entry of schema.cpp's migration list (a
 // static_assert there keeps the two together). Check() reports any other version as a problem.
-inline constexpr int kLatestSchemaVersion = 1;
+inline constexpr int kLatestSchemaVersion = 2;
 
 // Wipes a string holding key material before its memory is released.
 struct Wipe {

@@ -168,7 +168,7 @@ class Daemon {
 };
 
 Result<net::HttpResponse> Https(const Setup& s, int port, const std::string& method, const std::string& path,
-                                const std::string& body = "") {
+                                const std::string& body = "", const std::string& bearer = "") {
   net::HttpsClientOptions o;
   o.tls.ca_file = s.pki.ca();
   o.connect_timeout = o.handshake_timeout = Ms(3000);
@@ -179,7 +179,19 @@ Result<net::HttpResponse> Https(const Setup& s, int port, const std::string& met
   r.method = method;
   r.url = "https://127.0.0.1:" + std::to_string(port) + path;
   r.body = body;
+  if (!bearer.empty()) r.headers.emplace_back("Authorization", "Bearer " + bearer);
   return (*c)->Send(r);
+}
+
+// Runs `veridge ARGS` and returns (exit code, stdout).
+std::pair<int, std::string> Veridge(const std::string& args) {
+  std::string out;
+  FILE* f = ::popen(("'" + VeridgeBinary().string() + "' " + args + " 2>/dev/null").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  int st = ::pclose(f);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
 
 std::string Hex(const std::string& bytes) {
@@ -392,4 +404,64 @@ TEST_CASE("serve: the in-process delivery worker sends a committed result to the
   }
   CHECK(counted);
   CHECK(d.Terminate(10000) == 0);
+}
+
+TEST_CASE("serve: /v1 needs a bearer token made by veridge token, and none, wrong or revoked get 401") {
+  Setup s;
+  REQUIRE(s.made);
+  s.WriteConfig(s.dir.path());
+  REQUIRE(s.KeysInit());
+  const std::string cfg = " --config " + Q(s.config());
+  auto [rc1, out1] = Veridge("token create --json --name lender-prod" + cfg);
+  REQUIRE(rc1 == 0);
+  auto created = json::parse(out1.substr(0, out1.find('\n')));
+  const std::string token = created["token"], id = created["id"];
+  CHECK(token.rfind("vrg_", 0) == 0);
+  auto [rc2, out2] = Veridge("token create --json --name old" + cfg);
+  REQUIRE(rc2 == 0);
+  auto old = json::parse(out2.substr(0, out2.find('\n')));
+  CHECK(Veridge("token revoke " + old["id"].get<std::string>() + cfg).first == 0);
+  CHECK(Veridge("token revoke tok_nope" + cfg).first == 2);
+  CHECK(Veridge("token create --name 'bad name'" + cfg).first == 2);
+  auto [rc3, listed] = Veridge("token list --json" + cfg);
+  CHECK(rc3 == 0);
+  CHECK(listed.find(id) != std::string::npos);
+  CHECK(listed.find("vrg_") == std::string::npos);  // never the token
+  CHECK(listed.find(store::Sha256Hex(token)) == std::string::npos);  // nor its hash
+  CHECK(listed.find("\"revoked_at\":null") != std::string::npos);
+
+  Daemon d;
+  auto err = d.Start(s);
+  INFO(err);
+  REQUIRE(err.empty());
+  auto code = [](const Result<net::HttpResponse>& r) { return json::parse(r->body)["error"]["code"].get<std::string>(); };
+  auto none = Https(s, d.api_port(), "GET", "/v1/sessions/ses-1");
+  REQUIRE(none.ok());
+  CHECK(none->status == 401);
+  CHECK(code(none) == "unauthorized");
+  CHECK(none->Header("www-authenticate").value_or("").rfind("Bearer", 0) == 0);
+  auto wrong = Https(s, d.api_port(), "GET", "/v1/sessions/ses-1", "", "vrg_" + std::string(64, '0'));
+  REQUIRE(wrong.ok());
+  CHECK(wrong->status == 401);
+  CHECK(code(wrong) == "invalid_token");
+  auto revoked = Https(s, d.api_port(), "GET", "/v1/sessions/ses-1", "", old["token"].get<std::string>());
+  REQUIRE(revoked.ok());
+  CHECK(revoked->status == 401);
+  CHECK(revoked->body == wrong->body);
+  auto good = Https(s, d.api_port(), "GET", "/v1/sessions/ses-1", "", token);
+  REQUIRE(good.ok());
+  CHECK(good->status == 404);
+  CHECK(code(good) == "session_not_found");
+  // The kiosk listener has no /v1 at all.
+  auto kiosk = RawRequest(d.kiosk_port(), "GET", "/v1/sessions/ses-1", "", "Authorization: Bearer " + token + "\r\n");
+  REQUIRE(kiosk);
+  CHECK(kiosk->status == 404);
+  // Revocation takes effect on the running daemon at once.
+  REQUIRE(Veridge("token revoke " + id + cfg).first == 0);
+  auto after = Https(s, d.api_port(), "GET", "/v1/sessions/ses-1", "", token);
+  REQUIRE(after.ok());
+  CHECK(after->status == 401);
+  CHECK(d.Terminate(10000) == 0);
+  CHECK(d.log().find(token) == std::string::npos);
+  CHECK(d.log().find(token.substr(4)) == std::string::npos);
 }

@@ -440,3 +440,28 @@ TEST_CASE("server TLS: a key file readable by others, or a key that does not mat
   o.tls->cert_chain = f.dir / "missing.pem";
   CHECK(server.Listen(o, TestRouter()).status().code() == "tls_config_invalid");
 }
+
+TEST_CASE("server: 100 concurrent clients are all answered") {
+  auto o = Plain();
+  o.max_connections = 128;
+  Running s(o);
+  constexpr int kClients = 100;
+  std::vector<std::unique_ptr<RawConn>> conns;
+  // All connections are open at once before any request is sent, so they are truly concurrent.
+  for (int i = 0; i < kClients; ++i) {
+    conns.push_back(std::make_unique<RawConn>(s.port()));
+    REQUIRE(conns.back()->ok());
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < kClients; ++i)
+    threads.emplace_back([&, i] {
+      auto& c = *conns[static_cast<std::size_t>(i)];
+      if (!c.Send(c.Request("GET", "/items/" + std::to_string(i)))) return;
+      auto r = c.Read(10000);
+      if (r && r->status == 200 && r->body == "{\"id\":\"" + std::to_string(i) + "\"}") ++answered;
+    });
+  for (auto& t : threads) t.join();
+  CHECK(answered == kClients);
+  CHECK(s.stats().rejected_connections == 0);
+}
