@@ -17,6 +17,7 @@ say() { printf '\n== %s\n' "$*"; }
 say "set-up (packages, build, models)"
 bash tools/setup-debian.sh
 bash tools/setup-node.sh
+bash tools/build-web.sh
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD_DIR" --target veridge extract-frame -j"$(nproc)"
 bash tools/fetch-models.sh "$BUILD_DIR"

@@ -18,6 +18,8 @@ PACKAGES=(
   catch2 libbenchmark-dev
   # model packages and lender-side tests come from npm
   nodejs npm
+  # the kiosk page: Chromium shows it (kiosk mode on the appliance, headless in the tests), with CJK glyphs for zh-CN
+  chromium fonts-wqy-microhei
 )
 
 missing=()

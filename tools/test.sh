@@ -12,6 +12,7 @@ export CCACHE_NOHASHDIR=1
 
 bash tools/setup-debian.sh
 bash tools/setup-node.sh
+bash tools/build-web.sh
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 bash tools/fetch-models.sh "$BUILD_DIR"

@@ -85,6 +85,10 @@ int RunServe(const ServeArgs& args) {
   state->keys_loaded = true;
   state->started_at = SystemClock::Instance().NowUnixSeconds();
   state->http_stats = [&server] { return server.Stats(); };
+  state->kiosk_page = opts->kiosk_page;
+  if (!KioskPageBuilt(state->kiosk_page))
+    spdlog::warn("the kiosk page is not built in {} ([kiosk] assets_dir): /kiosk/ answers 503 until `bash tools/build-web.sh` builds it",
+                 state->kiosk_page.dir.string());
   auto kiosk = server.Listen(opts->kiosk, KioskRoutes(state));
   if (!kiosk.ok()) return fail(kiosk.status().WithContext("[serve].kiosk_listen"));
   auto api = server.Listen(opts->api, ApiRoutes(state));

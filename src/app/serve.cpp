@@ -118,6 +118,9 @@ Result<ServeOptions> BuildServeOptions(const config::Config& cfg) {
   VERIDGE_RETURN_IF_ERROR(DurationIn(cfg, "serve.body_timeout", milliseconds(100), seconds(600), seconds(30), &d));
   o.kiosk.body_timeout = o.api.body_timeout = o.kiosk.write_timeout = o.api.write_timeout = d;
   VERIDGE_RETURN_IF_ERROR(DurationIn(cfg, "serve.drain_timeout", milliseconds(0), seconds(300), seconds(10), &o.drain_timeout));
+  auto page = BuildKioskAssetsOptions(cfg);
+  if (!page.ok()) return page.status();
+  o.kiosk_page = std::move(*page);
   VERIDGE_RETURN_IF_ERROR(ConfigProblems(cfg));
   return o;
 }
@@ -158,6 +161,8 @@ void AddHealth(net::Router& r, const std::shared_ptr<const ServeState>& state) {
 std::shared_ptr<net::Router> KioskRoutes(std::shared_ptr<const ServeState> state) {
   auto r = std::make_shared<net::Router>();
   AddHealth(*r, state);
+  Status page = AddKioskAssetRoutes(*r, state->kiosk_page);
+  if (!page.ok()) throw std::logic_error("kiosk page routes: " + page.ToString());
   return r;
 }
 

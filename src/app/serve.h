@@ -6,6 +6,8 @@
 //  * BuildServeOptions reads [serve] with documented defaults and ranges
 //    (config/veridge.example.toml); anything out of range or of the wrong type is config_invalid.
 //    kiosk_listen must be a loopback address; api_listen needs tls_cert and tls_key.
+//  * Kiosk listener: the kiosk page (/, /kiosk/, /kiosk/assets/*, /kiosk/config.json; see
+//    app/kiosk_assets.h) besides /healthz and /readyz.
 //  * /healthz: 200 {"status":"alive"} while the process serves HTTP at all.
 //  * /readyz: 200 {"ready":true,"checks":{...}} or 503 {"ready":false,"checks":{...}} with one
 //    boolean per check (models, store, keys, clock) and nothing else: no paths, versions or
@@ -23,6 +25,7 @@
 #include <memory>
 #include <string>
 
+#include "app/kiosk_assets.h"
 #include "config/config.h"
 #include "net/server.h"
 #include "store/store.h"
@@ -34,6 +37,7 @@ struct ServeOptions {
   net::ListenerOptions api;    // [serve].api_listen, tls_cert, tls_key etc.
   int threads = 2;
   std::chrono::milliseconds drain_timeout{10000};
+  KioskAssetsOptions kiosk_page;  // [kiosk] assets_dir, locales, idle_reset (app/kiosk_assets.h)
 };
 
 // Codes: config_invalid (message names the key and its allowed range).
@@ -57,6 +61,7 @@ struct ServeState {
   bool liveness_enabled = true;
   bool keys_loaded = false;  // device key + chain and webhook secret loaded at start-up
   std::int64_t started_at = 0;
+  KioskAssetsOptions kiosk_page;  // the kiosk listener serves the page from here
   // Per-listener HTTP counters for /metrics (the server's Stats); may be empty.
   std::function<std::vector<net::ListenerStats>()> http_stats;
 };

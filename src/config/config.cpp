@@ -97,6 +97,9 @@ const std::vector<KeySpec>& Schema() {
       {"serve.header_timeout", T::kDuration, 100, 300 * kSec, "TLS handshake, and reading request headers"},
       {"serve.body_timeout", T::kDuration, 100, 600 * kSec, "reading a request body, writing a response"},
       {"serve.drain_timeout", T::kDuration, 0, 300 * kSec, "SIGTERM: finishing in-flight work"},
+      {"kiosk.assets_dir", T::kPath},
+      {"kiosk.locales", T::kStringList},
+      {"kiosk.idle_reset", T::kDuration, 5 * kSec, 1 * kHour, "an idle kiosk screen is cleared after it"},
   };
   return kSchema;
 }

@@ -69,11 +69,16 @@ Status Router::Add(Route route) {
   if (route.pattern.empty() || route.pattern[0] != '/') return bad("a pattern starts with '/'");
   if (route.changes_state && route.method != Method::kPost)
     return bad("a route that changes state must be POST (a GET can be triggered by a link or a prefetch)");
-  if (route.pattern != "/")
-    for (const auto& seg : Segments(route.pattern)) {
+  if (route.pattern != "/") {
+    const auto segs = Segments(route.pattern);
+    for (std::size_t i = 0; i < segs.size(); ++i) {
+      const auto& seg = segs[i];
+      // A trailing '/' ("/kiosk/": a directory's index) is an empty last segment, matched literally.
+      if (seg.empty() && i + 1 == segs.size() && segs.size() > 1) continue;
       if (seg.empty()) return bad("empty path segment");
       if (seg.find_first_of("{}") != std::string::npos && !IsParam(seg)) return bad("malformed {name} segment");
     }
+  }
   for (const auto& r : routes_)
     if (r.method == route.method && r.pattern == route.pattern) return bad("already registered");
   routes_.push_back(std::move(route));

@@ -5,7 +5,8 @@
 // Contract
 //  * Routes. A Router maps (method, path pattern) to a Handler with a line of help text. Patterns
 //    are literal segments and `{name}` segments (one non-empty segment, handed to the handler in
-//    Request::params). A route that changes state must be POST (Router::Add refuses it otherwise),
+//    Request::params); a pattern may end in '/' ("/kiosk/", a directory index), which matches
+//    only that path with its slash. A route that changes state must be POST (Router::Add refuses it otherwise),
 //    so a link, a prefetch or a cross-site <img> can never change anything. Unknown path → 404,
 //    known path with another method → 405 with Allow. Errors are JSON {"error":{"code","message"}}.
 //  * Limits, per listener (ListenerOptions), each answered the same way every time:

@@ -78,6 +78,8 @@ TEST_CASE("router: state-changing routes must be POST, duplicates and bad patter
   CHECK(r.Add({Method::kPost, "/delete", "", h, true}).code() == "route_invalid");
   CHECK(r.Add({Method::kGet, "nope", "", h}).code() == "route_invalid");
   CHECK(r.Add({Method::kGet, "/a//b", "", h}).code() == "route_invalid");
+  CHECK(r.Add({Method::kGet, "//", "", h}).code() == "route_invalid");
+  CHECK(r.Add({Method::kGet, "/dir/", "", h}).ok());  // a directory index: a trailing '/' is allowed
   CHECK(r.Add({Method::kGet, "/a/{x", "", h}).code() == "route_invalid");
   CHECK(r.Add({Method::kGet, "/x", "", nullptr}).code() == "route_invalid");
   CHECK(r.Help().find("POST /delete") != std::string::npos);
@@ -101,6 +103,21 @@ TEST_CASE("router: 404, 405 with Allow, and {name} parameters") {
   CHECK(r->Dispatch(q).status == 404);
   q.path = "/items/a/b";
   CHECK(r->Dispatch(q).status == 404);
+}
+
+TEST_CASE("router: a pattern ending in a slash matches only that path with its slash") {
+  Router r;
+  auto h = [](const Request&) { return Response::Json(200, R"({"dir":true})"); };
+  REQUIRE(r.Add({Method::kGet, "/dir/", "", h}).ok());
+  Request q;
+  q.path = "/dir/";
+  CHECK(r.Dispatch(q).status == 200);
+  q.path = "/dir";
+  CHECK(r.Dispatch(q).status == 404);
+  q.path = "/dir/x";
+  CHECK(r.Dispatch(q).status == 404);
+  q.path = "/dir//";
+  CHECK(r.Dispatch(q).status == 404);
 }
 
 TEST_CASE("rate limiter: burst, refill, Retry-After, per client, bounded table") {
