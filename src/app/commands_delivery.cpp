@@ -112,6 +112,12 @@ void RegisterKeys(CLI::App& app, CommandContext& ctx) {
     if (Status st = ConfigProblems(*cfg); !st.ok()) { ctx.exit_code = ReportError(st, *json); return; }
     auto report = outbox::InitKeys(o, SystemClock::Instance());
     if (!report.ok()) { ctx.exit_code = ReportError(report.status(), *json); return; }
+    // The store (keys init and db init are the only commands that create one): with its key there.
+    if (cfg->Has("store.path")) {
+      auto created = InitStore(*cfg);
+      if (!created.ok()) { ctx.exit_code = ReportError(created.status(), *json); return; }
+      (*created ? report->created : report->kept).push_back(cfg->GetPath("store.path").string());
+    }
     // A development webhook secret when none exists yet (a real lender hands over its own).
     const auto whsec = cfg->GetPath("lender.webhook_secret_file");
     if (!whsec.empty()) {
@@ -202,6 +208,7 @@ void RegisterOutbox(CLI::App& app, CommandContext& ctx) {
     if (!store_options.ok()) return fail(store_options.status());
     auto store = store::Store::Open(*store_options);
     if (!store.ok()) return fail(store.status());
+    if (Status st = (*store)->QuickCheck(); !st.ok()) return fail(st);  // as outbox run: no write into a damaged store
     auto row = (*store)->GetOutbox(*replay_id);
     if (!row.ok()) return fail(row.status());
     // Replaying is the operator's decision that the endpoint works again (e.g. after a 410).

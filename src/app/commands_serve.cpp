@@ -65,7 +65,6 @@ int RunServe(const ServeArgs& args) {
   if (!runner.ok()) return fail(runner.status());
   auto store_options = BuildStoreOptions(*cfg);
   if (!store_options.ok()) return fail(store_options.status());
-  store_options->create_if_missing = true;
   auto store = store::Store::Open(*store_options);
   if (!store.ok()) return fail(store.status());
 

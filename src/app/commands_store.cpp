@@ -1,8 +1,12 @@
-// veridge db check | db rekey | db purge, veridge audit verify — the store's maintenance commands.
+// veridge db init | db check | db rekey | db purge | db reanchor, veridge audit verify — the store's
+// maintenance commands.
 //
 // Config keys read here: [store].path, [store].key_file, [store].retention_days (default 30).
-// Every command opens the store with create_if_missing = false: maintenance never creates an
-// empty database where the operator expected one.
+// Only `db init` (and `keys init`) creates a store; every other command opens an existing one
+// (create_if_missing = false), so maintenance never puts an empty database where the operator
+// expected one. Every open compares the database with its anchor (store/store.h, "Anchor"): a
+// wiped, rolled-back or replaced store fails the command with exit 3 and says how to recover;
+// `db reanchor` is the explicit step that accepts a database as it is.
 #include <chrono>
 #include <iostream>
 
@@ -73,6 +77,7 @@ void RegisterDbCheck(CLI::App* db, CommandContext& ctx) {
                         {"page_count", rep->page_count},
                         {"freelist_count", rep->freelist_count},
                         {"cipher_check", rep->cipher_check},
+                        {"anchor", rep->anchor},
                         {"problems", rep->problems}};
     Status bad = Status::Corruption("store_corrupt", "the database failed its integrity check (" +
                                                          (rep->problems.empty() ? std::string("?") : rep->problems.front()) +
@@ -84,10 +89,75 @@ void RegisterDbCheck(CLI::App* db, CommandContext& ctx) {
       std::cout << (rep->ok ? "ok" : "FAILED") << ": SQLCipher " << rep->cipher_version << ", schema " << rep->schema_version << ", "
                 << rep->page_count << " pages (" << rep->freelist_count << " free)\n"
                 << "cipher: " << rep->cipher_check << "\n";
+      if (!rep->anchor.empty()) std::cout << "anchor: " << rep->anchor << "\n";
       for (const auto& p : rep->problems) std::cout << "problem: " << p << "\n";
       if (!rep->ok) std::cerr << "error: " << bad.code() << ": " << bad.message() << std::endl;
     }
     ctx.exit_code = rep->ok ? kExitOk : bad.ExitCode();
+  });
+}
+
+void RegisterDbInit(CLI::App* db, CommandContext& ctx) {
+  auto* cmd = db->add_subcommand("init", "Create the store at [store].path if nothing is there (the key file must exist: veridge keys init)");
+  auto c = AddCommon(cmd);
+  cmd->callback([&ctx, c] {
+    auto cfg = LoadConfig(c->config);
+    if (!cfg.ok()) {
+      ctx.exit_code = ReportError(cfg.status(), c->json);
+      return;
+    }
+    auto created = InitStore(cfg.value());
+    if (!created.ok()) {
+      ctx.exit_code = ReportError(created.status(), c->json);
+      return;
+    }
+    const std::string path = cfg->GetPath("store.path").string();
+    if (c->json) PrintJson({{"ok", true}, {"created", *created}, {"path", path}});
+    else std::cout << (*created ? "created " : "kept    ") << path << (*created ? "" : " (a store is there; it opened and matches its anchor)") << "\n";
+    ctx.exit_code = kExitOk;
+  });
+}
+
+void RegisterDbReanchor(CLI::App* db, CommandContext& ctx) {
+  auto* cmd = db->add_subcommand("reanchor",
+                                 "Accept the store as it is now: write a new anchor at its audit head (after restoring an older "
+                                 "backup on purpose, or for a store made before anchors); recorded in the audit log");
+  auto c = AddCommon(cmd);
+  auto reason = std::make_shared<std::string>();
+  cmd->add_option("--reason", *reason, "Why (kept in the audit event)");
+  cmd->callback([&ctx, c, reason] {
+    auto cfg = LoadConfig(c->config);
+    if (!cfg.ok()) {
+      ctx.exit_code = ReportError(cfg.status(), c->json);
+      return;
+    }
+    auto opts = BuildStoreOptions(cfg.value());
+    if (!opts.ok()) {
+      ctx.exit_code = ReportError(opts.status(), c->json);
+      return;
+    }
+    opts->accept_anchor_mismatch = true;
+    auto s = store::Store::Open(*opts);
+    if (!s.ok()) {
+      ctx.exit_code = ReportError(s.status(), c->json);
+      return;
+    }
+    auto before = (*s)->AnchorState();
+    if (!before.ok()) {
+      ctx.exit_code = ReportError(before.status(), c->json);
+      return;
+    }
+    auto ev = (*s)->Reanchor(NowUnix(), "cli", *reason);
+    if (!ev.ok()) {
+      ctx.exit_code = ReportError(ev.status(), c->json);
+      return;
+    }
+    const std::string found = before->finding.empty() ? "in_step" : before->finding;
+    if (c->json) PrintJson({{"ok", true}, {"found", found}, {"seq", ev->seq}, {"head_hash", ev->hash}});
+    else
+      std::cout << "ok: the anchor now records audit event " << ev->seq << " (store.reanchored); before, the check found: " << found
+                << "\n";
+    ctx.exit_code = kExitOk;
   });
 }
 
@@ -214,11 +284,13 @@ void RegisterAuditVerify(CLI::App* audit_cmd, CommandContext& ctx) {
 }  // namespace
 
 void RegisterStoreCommands(CLI::App& app, CommandContext& ctx) {
-  auto* db = app.add_subcommand("db", "Encrypted store maintenance: check, rekey, purge");
+  auto* db = app.add_subcommand("db", "Encrypted store maintenance: init, check, rekey, purge, reanchor");
   db->require_subcommand(1);
+  RegisterDbInit(db, ctx);
   RegisterDbCheck(db, ctx);
   RegisterDbRekey(db, ctx);
   RegisterDbPurge(db, ctx);
+  RegisterDbReanchor(db, ctx);
   auto* audit_cmd = app.add_subcommand("audit", "Audit log");
   audit_cmd->require_subcommand(1);
   RegisterAuditVerify(audit_cmd, ctx);

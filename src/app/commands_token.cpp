@@ -18,7 +18,6 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& config_path) 
   if (!cfg.ok()) return cfg.status();
   auto so = BuildStoreOptions(*cfg);
   if (!so.ok()) return so.status();
-  so->create_if_missing = true;  // tokens may be made before the first session
   return store::Store::Open(*so);
 }
 

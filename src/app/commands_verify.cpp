@@ -88,7 +88,6 @@ int RunVerify(const VerifyArgs& a) {
   if (cfg->Has("store.path")) {
     auto so = BuildStoreOptions(*cfg);
     if (!so.ok()) return ReportError(so.status(), a.json);
-    so->create_if_missing = true;  // the first session creates the store
     auto opened = store::Store::Open(*so);
     if (!opened.ok()) return ReportError(opened.status().WithContext("opening the store"), a.json);
     db = std::move(*opened);

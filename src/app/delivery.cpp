@@ -30,9 +30,11 @@ Result<std::unique_ptr<DeliveryRunner>> DeliveryRunner::Create(const config::Con
   r->client_ = std::move(*client);
   auto store_options = BuildStoreOptions(cfg);
   if (!store_options.ok()) return store_options.status();
-  store_options->create_if_missing = true;  // the worker may start before the first session
   auto store = store::Store::Open(*store_options);
   if (!store.ok()) return store.status();
+  // Never write delivery state into a store that `db check` would call corrupt: every page in use
+  // is read and verified once, before the first write (cost: docs/store-integrity.md).
+  if (Status st = (*store)->QuickCheck(); !st.ok()) return st;
   r->store_ = std::move(*store);
   r->queue_ = std::make_unique<outbox::StoreOutboxQueue>(*r->store_);
   r->worker_ = std::make_unique<outbox::DeliveryWorker>(*r->queue_, *r->client_, *secret, SystemClock::Instance(), *delivery);

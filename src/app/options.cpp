@@ -107,7 +107,7 @@ namespace {
 // here, before any of that, with stat(2), which never blocks. What cannot be closed here is the
 // window between this check and SQLite's open; store/ can close it by calling the same helper.
 Status CheckStoreFiles(const std::filesystem::path& db) {
-  for (const char* suffix : {"", "-wal", "-shm", "-journal", ".lock"}) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal", ".lock", ".anchor"}) {
     std::filesystem::path p = db;
     p += suffix;
     auto regular = RegularFileOrAbsent(p);
@@ -131,6 +131,17 @@ Result<store::StoreOptions> BuildStoreOptions(const config::Config& cfg) {
   if (o.key_file.empty()) return Status::InvalidInput("config_invalid", "[store].key_file is not set in " + cfg.source().string());
   VERIDGE_RETURN_IF_ERROR(CheckStoreFiles(o.path));
   return o;
+}
+
+Result<bool> InitStore(const config::Config& cfg) {
+  auto o = BuildStoreOptions(cfg);
+  if (!o.ok()) return o.status();
+  std::error_code ec;
+  const bool had = std::filesystem::exists(o->path, ec) && std::filesystem::file_size(o->path, ec) > 0;
+  o->create_if_missing = true;
+  auto s = store::Store::Open(*o);
+  if (!s.ok()) return s.status();
+  return !had;
 }
 
 Status ConfigProblems(const config::Config& cfg) {

@@ -41,9 +41,15 @@ Result<std::optional<verify::CertificateFactorOptions>> BuildCertificateOptions(
 // [store] → StoreOptions for an existing store (create_if_missing = false), with the audit hasher:
 // every store the app opens can append audit events (decisions, dead letters, replays, rekeys).
 // Code config_invalid when the config has type problems or [store].path / key_file is unset;
-// not_a_file / bad_path (exit 2) when [store].path or its -wal, -shm, -journal or .lock companion
+// not_a_file / bad_path (exit 2) when [store].path or its -wal, -shm, -journal, .lock or .anchor companion
 // exists but is not a regular file (a FIFO there would block SQLite's open forever).
 Result<store::StoreOptions> BuildStoreOptions(const config::Config& cfg);
+
+// Creates the store at [store].path when nothing (or an empty file without an anchor) is there —
+// for `keys init` and `db init`, the only commands that create a store. Returns true when it was
+// created, false when a store was there already (it is opened and checked against its anchor, so a
+// wiped, rolled-back or replaced store is reported, never replaced by a new one).
+Result<bool> InitStore(const config::Config& cfg);
 
 // Type errors met by the getters so far, as config_invalid (Ok when none): a command that read
 // keys checks this before acting, so a wrong config fails closed.

@@ -10,12 +10,7 @@ namespace veridge::store {
 using detail::CheckLen;
 using detail::Translate;
 
-namespace {
-
-// The prev_hash of the first event, and the head of an empty chain.
-constexpr const char* kZeroHash = "0000000000000000000000000000000000000000000000000000000000000000";
-
-}  // namespace
+using detail::kZeroHash;
 
 Result<std::vector<AuditEvent>> Store::Impl::AppendAuditLocked(const std::vector<AuditEvent>& events) {
   std::vector<AuditEvent> out;
@@ -65,6 +60,7 @@ Result<std::vector<AuditEvent>> Store::Impl::AppendAuditLocked(const std::vector
   upd->Bind(1, seq);
   upd->Bind(2, prev);
   VERIDGE_RETURN_IF_ERROR(StepDone(*upd, "updating the audit head"));
+  appended = Head{seq, prev};  // the anchor moves here once the transaction commits
   return out;
 }
 

@@ -114,6 +114,16 @@ Result<CheckReport> Store::Check() {
                                     " has no cipher_integrity_check; integrity_check decrypted and HMAC-verified every page in use (" +
                                     std::to_string(rep.page_count - rep.freelist_count) + " of " + std::to_string(rep.page_count) + ")";
   if (rep.schema_version != detail::kLatestSchemaVersion) rep.problems.push_back("schema version " + std::to_string(rep.schema_version) + " is not the latest");
+  // The anchor again (Open compared it already; another process may have changed either since).
+  auto anchor = detail::ReadAnchor(I.anchor_path, I.anchor_key);
+  Status in_step = anchor.ok() ? I.CompareWithAnchor(*anchor) : anchor.status();
+  auto head = I.ReadHead();
+  if (!head.ok()) return head.status();
+  if (in_step.ok())
+    rep.anchor = I.anchor_path.string() + ": in step with the database (store id " + I.store_id + ", audit event " +
+                 std::to_string(head->seq) + ")";
+  else
+    rep.problems.push_back(in_step.code() + ": " + in_step.message());
   rep.ok = rep.problems.empty();
   return rep;
 }
@@ -138,6 +148,17 @@ Status Store::Rekey(const std::filesystem::path& new_key_file) {
   if (!probe.ok()) return probe.status();
   t = I.CheckpointTruncate();
   if (!t.ok()) return t.status().WithContext("after rekey");
+  // The anchor's MAC key derives from the store key: re-MAC the anchor under the new one. (A crash
+  // just before this leaves an anchor under the old key: store_anchor_invalid, fixed by reanchor.)
+  auto head = I.ReadHead();
+  if (!head.ok()) return head.status();
+  std::string old_anchor_key = std::move(I.anchor_key);
+  Wipe wipe_old{old_anchor_key};
+  I.anchor_key = detail::AnchorKey(key);
+  Status st = I.AdvanceAnchor(*head, /*force=*/true);
+  if (!st.ok())
+    return st.WithContext("the store was re-encrypted, but its anchor was not rewritten under the new key (install the new key, then run "
+                          "`veridge db reanchor --config FILE`)");
   return Status::Ok();
 }
 

@@ -113,6 +113,7 @@ Status GenerateKeyFile(const std::filesystem::path& path) {
 
 Store::Impl::~Impl() {
   if (db) sqlite3_close_v2(db);
+  OPENSSL_cleanse(anchor_key.data(), anchor_key.size());
 }
 
 Result<Stmt> Store::Impl::Prepare(const char* sql) {
@@ -172,38 +173,50 @@ Store::~Store() = default;
 
 namespace {
 
-// Serialises Store::Open across processes and threads (flock on "<db>.lock"): creating the
-// encrypted file, switching it to WAL and migrating are not safe to run twice at once (a second
-// opener would read a half-written first page, or apply a migration again). Held only during Open;
-// waits at most `timeout_ms`, then Open goes on and SQLite's own busy handling decides.
-class OpenLock {
- public:
-  OpenLock(const std::filesystem::path& db, int timeout_ms) {
-    std::filesystem::path lock = db;
-    lock += ".lock";
-    fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0) return;
-    for (int waited = 0; ::flock(fd_, LOCK_EX | LOCK_NB) != 0 && waited < timeout_ms; waited += 10) ::usleep(10'000);
-  }
-  ~OpenLock() {
-    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
-  }
-  OpenLock(const OpenLock&) = delete;
-  OpenLock& operator=(const OpenLock&) = delete;
+// What is at [store].path before SQLite touches it.
+enum class AtPath { kNothing, kEmptyFile, kDatabase };
 
- private:
-  int fd_ = -1;
-};
+// The message for a store whose database is gone while its anchor is still beside it.
+Status Wiped(const std::filesystem::path& db, AtPath at, const Result<std::optional<detail::Anchor>>& anchor) {
+  std::string held;
+  if (anchor.ok() && anchor->has_value())
+    held = "its anchor " + detail::AnchorPath(db).string() + " says it held " + std::to_string((*anchor)->seq) + " audit events (store id " +
+           (*anchor)->store_id + ")";
+  else
+    held = "an anchor is beside it (" + detail::AnchorPath(db).string() + ", which does not verify: " + anchor.status().message() + ")";
+  return Status::Corruption("store_wiped", "store " + db.string() + (at == AtPath::kNothing ? " is missing" : " is empty (0 bytes)") +
+                                               " but " + held +
+                                               ": it was deleted, wiped or truncated. Restore it from backup (the database together with "
+                                               "its -wal). Nothing was created. To start a new, empty store here instead (what it held is "
+                                               "then lost), move the anchor away and run `veridge db init --config FILE`");
+}
 
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   if (options.path.empty()) return Status::InvalidInput("store_path_missing", "no database path configured; set [store].path");
-  OpenLock open_lock(options.path, options.busy_timeout_ms);
+  // Serialises Open across processes and threads: creating the encrypted file, switching it to WAL,
+  // migrating and the anchor check are not safe to run twice at once (a second opener would read a
+  // half-written first page, or apply a migration again). Held only during Open.
+  detail::StoreFileLock open_lock(options.path, options.busy_timeout_ms);
+  const std::filesystem::path anchor_path = detail::AnchorPath(options.path);
+  auto regular = RegularFileOrAbsent(options.path);
+  if (!regular.ok()) return regular.status().WithContext("[store].path");
   std::error_code ec;
-  const bool existed = std::filesystem::exists(options.path, ec);
-  if (!existed && !options.create_if_missing)
-    return Status::NotFound("store_missing", options.path.string() + ": no database here; check [store].path");
+  const std::uintmax_t size = *regular ? std::filesystem::file_size(options.path, ec) : 0;
+  const AtPath at = !*regular ? AtPath::kNothing : size == 0 ? AtPath::kEmptyFile : AtPath::kDatabase;
+  auto anchor_there = RegularFileOrAbsent(anchor_path);
+  if (!anchor_there.ok()) return anchor_there.status().WithContext("the store's anchor");
+  if (at != AtPath::kDatabase && !*anchor_there && !options.create_if_missing) {
+    if (at == AtPath::kNothing)
+      return Status::NotFound("store_missing", options.path.string() +
+                                                   ": no database here; check [store].path, or create the store with `veridge db init "
+                                                   "--config FILE` (or `veridge keys init`). Nothing was created");
+    return Status::Corruption("store_empty", "store " + options.path.string() +
+                                                 " is empty (0 bytes) and has no anchor beside it: either it was never created (create it "
+                                                 "with `veridge db init --config FILE`) or it was wiped together with its anchor (restore "
+                                                 "both from backup). Nothing was created");
+  }
   const bool encrypted = !options.unencrypted_for_benchmark_only;
 
   std::string key;
@@ -213,9 +226,29 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     if (!k.ok()) return k.status();
     key = std::move(k.value());
   }
+  // The unencrypted benchmark mode has no key; its anchor is MACed with a fixed one (no secrecy).
+  std::string anchor_key = detail::AnchorKey(encrypted ? key : std::string(32, '\0'));
+  Wipe wipe_anchor_key{anchor_key};
+  Result<std::optional<detail::Anchor>> anchor = std::optional<detail::Anchor>();
+  if (*anchor_there) {
+    anchor = detail::ReadAnchor(anchor_path, anchor_key);
+    if (!anchor.ok() && anchor.status().code() != "store_anchor_invalid") return anchor.status();
+  }
+  if (at != AtPath::kDatabase && *anchor_there) return Wiped(options.path, at, anchor);
+  const bool creating = at != AtPath::kDatabase;  // create_if_missing, and no anchor
+
+  if (at == AtPath::kDatabase) {
+    // SQLite reads and writes whole pages: a file cut short (or grown by junk) is damaged, whatever
+    // page SQLite happens to read first. Found here, before any command acts on it.
+    if (size % kCipherPageSize != 0)
+      return Status::Corruption("store_corrupt", "store " + options.path.string() + " is " + std::to_string(size) +
+                                                     " bytes, not a whole number of " + std::to_string(kCipherPageSize) +
+                                                     "-byte pages: it was cut short or damaged. Nothing was changed. Restore it from a "
+                                                     "backup (`veridge db check --config FILE` tells more)");
+  }
   // A plaintext SQLite file starts with this magic; an encrypted one starts with a random salt.
-  if (existed && encrypted) {
-    int fd = ::open(options.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (at == AtPath::kDatabase && encrypted) {
+    int fd = ::open(options.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd >= 0) {
       char magic[16] = {};
       ssize_t n = ::read(fd, magic, sizeof magic);
@@ -228,14 +261,18 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
 
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  int flags = SQLITE_OPEN_READWRITE | (options.create_if_missing ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
+  impl->anchor_path = anchor_path;
+  impl->anchor_key = anchor_key;
+  int flags = SQLITE_OPEN_READWRITE | (creating ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(options.path.c_str(), &impl->db, flags, nullptr);
   if (rc != SQLITE_OK) return Translate(rc, impl->db, "opening " + options.path.string());
   sqlite3_extended_result_codes(impl->db, 1);
   // Wait for other connections from the very first read (the probe below), not only after the
   // settings: another process may be checkpointing or committing while this one opens.
   sqlite3_busy_timeout(impl->db, options.busy_timeout_ms);
-  if (!existed) ::chmod(options.path.c_str(), 0600);  // encrypted, but still nobody else's business
+  // Encrypted, but still nobody else's business; also when an empty file with a wider mode was there.
+  if (creating && ::chmod(options.path.c_str(), 0600) != 0)
+    return Status::Io("store_io", "setting mode 0600 on " + options.path.string() + ": " + ErrnoText(errno));
 
   if (encrypted) {
     std::string spec = RawKeySpec(key);
@@ -281,6 +318,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // Temporary tables and VACUUM's scratch copy stay in memory, never in a plaintext temp file.
   VERIDGE_RETURN_IF_ERROR(impl->SetAndVerify("PRAGMA temp_store = MEMORY", "PRAGMA temp_store", "2"));
   VERIDGE_RETURN_IF_ERROR(impl->Migrate());
+  VERIDGE_RETURN_IF_ERROR(impl->CheckAnchorAtOpen(creating, anchor));
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 

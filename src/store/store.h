@@ -26,11 +26,61 @@
 //    and checks tokens). Adding and revoking a token each append an audit event ("token.created",
 //    "token.revoked", subject = the token id) in the same transaction; these need audit_hasher too.
 //    A revoked token keeps its row (its id stays meaningful in the audit trail).
+//  * Creation: Open creates a store only with StoreOptions::create_if_missing (set by `veridge keys
+//    init`, `veridge db init` and tests; every other command opens an existing store). A store is
+//    created where nothing is, or where an empty (0-byte) file is and no anchor: the file gets mode
+//    0600 whatever mode it had. A missing or empty file WITH an anchor beside it is `store_wiped`,
+//    even with create_if_missing: a store was there, and making a new one would hide the loss.
+//  * Anchor ("<db>.anchor", store/anchor.h): a small file outside the database, MACed with a key
+//    derived from the store key (HMAC-SHA256 with a label, never the raw key), holding the store id
+//    (random at creation, also kept in the database as schema_version row 0), the last committed
+//    audit sequence number and that event's hash. After every COMMIT of a transaction that appended
+//    audit events (decisions, dead letters, replays, endpoint changes, tokens, rekey, purge, ...) the
+//    anchor is replaced atomically (temp file, fsync, rename, fsync of the directory), forward only
+//    (under flock on "<db>.lock", so two writing processes never move it back). Open compares:
+//      store_wiped (kCorruption)          the database is missing or 0 bytes but its anchor is there
+//      store_rolled_back (kCorruption)    the audit head is BEHIND the anchor, or the anchored event
+//                                         is not in the chain any more: committed transactions are
+//                                         gone (WAL deleted, truncated or bit-flipped — SQLite drops
+//                                         the WAL from the first bad frame on, and SQLCipher's page
+//                                         HMACs cannot see a whole frame missing — or an older copy
+//                                         of the database put back)
+//      store_replaced (kCorruption)       the database's store id is not the anchor's
+//      store_anchor_invalid (kCorruption) the anchor does not parse or its MAC fails
+//      store_anchor_missing (kCorruption) no anchor, and the database holds audit events
+//    A store with no audit event and no anchor (made before anchors existed) is anchored at open.
+//    Crash window: the anchor is written AFTER the COMMIT, so a crash (or a failed anchor write,
+//    which is logged and does not undo the committed transaction) leaves the anchor behind the
+//    database by at most the transactions since the last anchor write — normally one. The database
+//    AHEAD of the anchor is therefore accepted, provided the anchored event is still in its chain,
+//    and Open moves the anchor up (and fails with store_anchor_write_failed if it cannot). Writing
+//    the anchor BEFORE the commit would instead make every crash before COMMIT look like a rollback.
+//    Recovery after a finding: restore the newest backup (database, -wal and anchor together), or
+//    accept the database as it is with `veridge db reanchor` (Reanchor; StoreOptions::
+//    accept_anchor_mismatch opens it for that), which appends "store.reanchored" to the audit log.
+//    LIMITS (cannot be detected; docs/store-integrity.md):
+//      - the database and its anchor rolled back TOGETHER (an old backup of both, a snapshot of the
+//        whole disk or VM restored): both agree, and nothing outside the appliance remembers the
+//        head. The audit head in each signed result (sent to the lender) is the external record
+//        that shows it;
+//      - anyone holding the store key: they can rewrite the database and MAC a matching anchor;
+//      - the database and the anchor both deleted: indistinguishable from a store never created
+//        (every command but keys init/db init then fails with store_missing, nothing is created);
+//      - changes that append no audit event (delivery attempts, a row marked delivered, a lease)
+//        are not anchored: rolling them back re-sends a result (the lender deduplicates it by its
+//        webhook-id), it loses none;
+//      - transactions after the last anchor write (the crash window above), at most one per writer.
+//  * Damage: a database whose size is not a whole number of 4096-byte pages (cut short) fails Open
+//    with store_corrupt. QuickCheck() (PRAGMA quick_check: every page in use decrypted and
+//    HMAC-verified, the b-trees checked) is what `outbox run` and serve's delivery worker run before
+//    they write; Check() is the full `db check`.
 //  * Thread-safety: a Store owns one SQLite connection guarded by a mutex; every method may be
 //    called from any thread (calls are serialised). Several processes (verify, outbox run) may open
 //    the same file: WAL lets readers run beside one writer; a writer waits up to busy_timeout.
 //  * Ownership: Store is move-only behind unique_ptr; returned records are plain values (copies).
 //  * Failure: SQLite/SQLCipher result codes are translated once, here, into Status:
+//      store_missing (kNotFound)            no database at the path (and no anchor), not creating
+//      store_empty (kCorruption)            a 0-byte file at the path, no anchor, not creating
 //      store_key_missing (kNotFound)        the key file does not exist
 //      insecure_permissions (kPermission)   the key file is group/world accessible
 //      store_key_invalid (kInvalidInput)    the key file is not 32 bytes / 64 hex digits
@@ -66,15 +116,20 @@ using AuditHasher = std::function<std::string(const AuditEvent&)>;
 // ---- options ---------------------------------------------------------------------------------
 
 struct StoreOptions {
-  std::filesystem::path path;       // [store].path: the database file (created if absent)
+  std::filesystem::path path;       // [store].path: the database file
   std::filesystem::path key_file;   // [store].key_file: 32 random bytes, mode 0600
   // How long a writer waits for another process's lock before failing with store_busy.
   int busy_timeout_ms = 5000;
   // Hard cap on the database size in pages (Veridge uses 4096-byte cipher pages); 0 = no cap. A write
   // beyond it fails with disk_full, exactly like a full disk (also used by tests to inject it).
   std::int64_t max_pages = 0;
-  // Create the file if it does not exist (false for `db check`: a missing file is an error).
-  bool create_if_missing = true;
+  // Create the store when nothing (or an empty file without an anchor) is at the path. Only `keys
+  // init`, `db init` and tests set it; for every other caller a missing store is an error.
+  bool create_if_missing = false;
+  // Only for `veridge db reanchor`: open even when the anchor check finds a rollback, a replaced
+  // database or a bad/missing anchor (Store::AnchorState() then says what it found), so that Reanchor
+  // can accept the database as it is. A wiped store still fails (there is nothing to open).
+  bool accept_anchor_mismatch = false;
   // ONLY for tests and the encryption-cost benchmark: open the same schema WITHOUT encryption
   // (key_file ignored). Never set from configuration.
   bool unencrypted_for_benchmark_only = false;
@@ -244,6 +299,17 @@ struct CheckReport {
   // What the cipher check covered: SQLCipher 3.4.1 has no cipher_integrity_check (probed; used
   // when present); integrity_check reads, and so decrypts and HMAC-verifies, every page in use.
   std::string cipher_check;
+  // The anchor compared with the database again (a finding is a problem above).
+  std::string anchor;
+};
+
+// The anchor as the open store sees it (Store::AnchorState()).
+struct AnchorInfo {
+  std::filesystem::path path;  // "<db>.anchor"
+  std::string store_id;        // the database's store id
+  std::int64_t seq = 0;        // the anchored audit sequence number
+  std::string head;            // the anchored event's hash ("" when the anchor is unreadable)
+  std::string finding;         // accept_anchor_mismatch: the code Open would have failed with, else ""
 };
 
 // A lender/staff API token as stored: never the token itself.
@@ -338,6 +404,16 @@ class Store {
   // is intact; afterwards only the new key opens the file. The caller then installs the new key
   // file in place of the old one.
   Status Rekey(const std::filesystem::path& new_key_file);
+  // PRAGMA quick_check: every page in use decrypted and HMAC-verified and the b-trees checked (not
+  // the index contents). Code store_corrupt with the first problem. Run before a command writes to
+  // a store it did not just create (outbox run, serve's delivery worker).
+  Status QuickCheck();
+  // The anchor's state (store.h, "Anchor").
+  Result<AnchorInfo> AnchorState();
+  // Accepts the database as it is now: appends "store.reanchored" (detail: what the open check
+  // found, the previous anchor, `reason`) and writes the anchor at the new head, even backwards.
+  // Gives a store made before anchors a store id. For `veridge db reanchor`.
+  Result<AuditEvent> Reanchor(std::int64_t at, const std::string& actor, const std::string& reason);
   // Schema version applied (the highest row in schema_version).
   Result<std::int64_t> SchemaVersion();
 

@@ -8,6 +8,7 @@
 //   audit_rows.cpp   the audit chain's rows and head (the chain logic lives in audit/)
 //   outbox.cpp       outbox rows, delivery attempts, disabled endpoints
 //   tokens.cpp       API tokens (hashes only; api/ makes and checks them)
+//   anchor.cpp       the anchor file beside the database: checked at Open, advanced after commits
 //   maintenance.cpp  retention purge, check, rekey
 //   sqlite_util.cpp  SQLite result codes → Status (sqlite_util.h)
 //
@@ -21,10 +22,12 @@
 #include <cstdint>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/crash_point.h"
+#include "store/anchor.h"
 #include "store/sqlite_util.h"
 #include "store/store.h"
 
@@ -35,6 +38,9 @@ namespace detail {
 // The schema version this binary writes: the last entry of schema.cpp's migration list (a
 // static_assert there keeps the two together). Check() reports any other version as a problem.
 inline constexpr int kLatestSchemaVersion = 2;
+
+// The prev_hash of the first audit event, and the head of an empty chain.
+inline constexpr const char* kZeroHash = "0000000000000000000000000000000000000000000000000000000000000000";
 
 // Wipes a string holding key material before its memory is released.
 struct Wipe {
@@ -56,6 +62,18 @@ struct Store::Impl {
   sqlite3* db = nullptr;
   std::mutex mu;
 
+  // ---- the anchor (anchor.cpp) ----
+  struct Head {
+    std::int64_t seq = 0;
+    std::string hash;
+  };
+  std::filesystem::path anchor_path;   // "<db>.anchor"
+  std::string anchor_key;              // detail::AnchorKey(store key); wiped by ~Impl
+  std::string store_id;                // schema_version row 0 ("" for a store made before anchors)
+  std::optional<Head> appended;        // the head the open transaction's audit appends reached
+  bool anchor_write_deferred = false;  // Reanchor writes the anchor itself (force)
+  Status anchor_finding;               // accept_anchor_mismatch: what the check at Open found
+
   ~Impl();
 
   // ---- the connection (store.cpp) ----
@@ -71,23 +89,41 @@ struct Store::Impl {
   Result<std::int64_t> Count(const char* sql, std::int64_t arg, bool bind);
 
   // BEGIN IMMEDIATE ... COMMIT, with ROLLBACK on any failure (also a failed COMMIT).
+  // A transaction that appended audit events advances the anchor after its COMMIT.
   template <typename F>
   Status InTransaction(const std::string& what, F&& body) {
+    appended.reset();
     VERIDGE_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE", what));
     Status st = body();
     if (st.ok()) {
       CrashPoint(crash_points::kStoreBeforeCommit);  // every row written, nothing committed
       int rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
       if (rc == SQLITE_OK) {
-        CrashPoint(crash_points::kStoreAfterCommit);  // committed, the caller not yet told
+        CrashPoint(crash_points::kStoreAfterCommit);  // committed, the anchor not yet advanced, the caller not yet told
+        AnchorAfterCommit();
         return Status::Ok();
       }
       st = detail::Translate(rc, db, what + " (commit)");
     }
     // SQLite may already have rolled back (e.g. after SQLITE_FULL); only roll back if still open.
     if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    appended.reset();
     return st;
   }
+
+  // ---- the anchor (anchor.cpp) ----
+  Result<std::string> ReadStoreId();                       // "" when the database has none
+  Status InsertStoreIdLocked(const std::string& id);       // inside the caller's transaction
+  Result<Head> ReadHead();                                 // audit_head ({0, kZeroHash} when empty)
+  Result<std::string> EventHash(std::int64_t seq);         // "" when there is no such event
+  // Writes the anchor at `head` under the store's file lock; unless `force`, only forwards.
+  Status AdvanceAnchor(const Head& head, bool force);
+  void AnchorAfterCommit();                                // after a COMMIT: advance to `appended`
+  Status CreateAnchorLocked();                             // new store id + anchor at the head
+  Status CompareWithAnchor(const std::optional<detail::Anchor>& anchor);
+  // At Open, with Open's file lock held: `created` stores get an id and their first anchor; every
+  // other store is compared with its anchor (store.h, "Anchor").
+  Status CheckAnchorAtOpen(bool created, const Result<std::optional<detail::Anchor>>& anchor);
 
   // ---- schema (schema.cpp) ----
   Result<std::int64_t> CurrentVersion();

@@ -372,6 +372,7 @@ TEST_CASE("serve: the in-process delivery worker sends a committed result to the
     store::StoreOptions so;
     so.path = s.dir / "veridge.db";
     so.key_file = s.dir / "keys/store.key";
+    so.create_if_missing = true;  // as keys init would
     so.audit_hasher = audit::ChainHasher();
     auto db = store::Store::Open(so).value();
     const auto now = SystemClock::Instance().NowUnixSeconds();

@@ -122,7 +122,8 @@ TEST_CASE("veridge keys init creates missing keys with mode 0600 and keeps exist
   WriteConfig(dir, "https://127.0.0.1:9/h", dir / "ca.pem");
   auto first = Veridge("keys init --json --config " + Q(dir / "veridge.toml"));
   CHECK(first.rc == 0);
-  CHECK(first.Json()["created"].size() == 6);  // store key, device key, dev CA key+cert, chain, webhook secret
+  CHECK(first.Json()["created"].size() == 7);  // store key, device key, dev CA key+cert, chain, the store, webhook secret
+  CHECK(Mode(dir / "veridge.db") == 0600);
   CHECK(Mode(dir / "keys/device.key") == 0600);
   CHECK(Mode(dir / "keys/store.key") == 0600);
   CHECK(Mode(dir / "keys/lender.whsec") == 0600);
@@ -133,7 +134,7 @@ TEST_CASE("veridge keys init creates missing keys with mode 0600 and keeps exist
   auto second = Veridge("keys init --json --config " + Q(dir / "veridge.toml"));
   CHECK(second.rc == 0);
   CHECK(second.Json()["created"].empty());
-  CHECK(second.Json()["kept"].size() == 4);
+  CHECK(second.Json()["kept"].size() == 5);
   auto missing = Veridge("keys init --json --config " + Q(dir / "nope.toml"));
   CHECK(missing.rc == 2);
   CHECK(missing.Json().contains("error"));

@@ -49,6 +49,7 @@ struct Rig {
     store::StoreOptions so;
     so.path = dir / "veridge.db";
     so.key_file = ko.store_key_file;
+    so.create_if_missing = true;             // as keys init would
     so.audit_hasher = audit::ChainHasher();  // dead letters and replays are audited
     auto opened = store::Store::Open(so);
     if (!opened.ok()) { error = opened.status().ToString(); return; }

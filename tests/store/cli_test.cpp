@@ -80,9 +80,10 @@ TEST_CASE("veridge db check: ok on a sound store / store_corrupt on a damaged pa
     CHECK(bad.rc == 2);
     CHECK(bad.json()["error"]["code"] == "store_key_wrong");
   }
-  SECTION("no database at the path: never creates one") {
+  SECTION("no database (and no anchor) at the path: never creates one") {
     std::filesystem::remove(f.db);
     std::filesystem::remove(f.dir / "veridge.db-wal");
+    std::filesystem::remove(f.dir / "veridge.db.anchor");  // with the anchor there it is store_wiped (anchor_test.cpp)
     auto bad = Veridge("db check " + f.Cfg());
     CHECK(bad.rc == 2);
     CHECK(bad.json()["error"]["code"] == "store_missing");

@@ -35,6 +35,7 @@ struct StoreFixture {
     store::StoreOptions o;
     o.path = db;
     o.key_file = key;
+    o.create_if_missing = true;  // the fixture makes its store (as keys init / db init would)
     o.audit_hasher = audit::ChainHasher();
     return o;
   }

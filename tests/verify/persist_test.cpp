@@ -42,6 +42,7 @@ struct SinkFixture {
     signer = std::make_unique<outbox::DeviceSigner>(std::move(*loaded));
     so.path = dir / "veridge.db";
     so.key_file = ko.store_key_file;
+    so.create_if_missing = true;  // as keys init would
     so.audit_hasher = audit::ChainHasher();
     auto opened = store::Store::Open(so);
     REQUIRE(opened.ok());

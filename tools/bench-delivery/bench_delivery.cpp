@@ -173,6 +173,7 @@ int main(int argc, char** argv) {
   so.path = dir / "veridge.db";
   so.key_file = ko.store_key_file;
   so.audit_hasher = audit::ChainHasher();  // dead letters and replays are audited
+  so.create_if_missing = true;             // as keys init would
   auto committer = store::Store::Open(so).value();   // verify/'s connection
   auto deliverer = store::Store::Open(so).value();   // outbox run's connection
   net::HttpsClientOptions co;

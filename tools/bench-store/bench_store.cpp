@@ -55,6 +55,7 @@ Timing RunOnce(const std::filesystem::path& dir, bool encrypted, const Args& a, 
   o.key_file = dir / "store.key";
   o.unencrypted_for_benchmark_only = !encrypted;
   o.audit_hasher = audit::ChainHasher();
+  o.create_if_missing = true;
   if (encrypted && !store::GenerateKeyFile(o.key_file).ok()) std::exit(3);
   auto s = store::Store::Open(o);
   if (!s.ok()) {
