@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <mutex>
@@ -189,6 +190,64 @@ std::optional<std::string> Check(const KeySpec& k, const toml::node& n) {
   return std::nullopt;
 }
 
+// Edit distance (insert, delete, substitute, swap of neighbours) between two short names.
+std::size_t Distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+// The known name nearest to `name`, comparing `name` with what `project` makes of each (ties: the
+// first in schema order).
+template <typename Project>
+std::string Nearest(const std::string& name, const std::vector<std::string>& known, Project project) {
+  std::string best;
+  std::size_t best_d = std::string::npos;
+  for (const auto& k : known)
+    if (std::size_t d = Distance(name, project(k)); d < best_d) best_d = d, best = k;
+  return best;
+}
+
+// Keys and tables that no code reads: a typo (`[stroe]`, `treshold`) would otherwise leave the
+// intended key at its default without a word. Each is named with the nearest known key or table.
+std::vector<std::string> UnknownKeys(const toml::table& root) {
+  std::vector<std::string> keys, tables, out;
+  for (const auto& k : Schema()) {
+    keys.push_back(k.key);
+    const std::string table = keys.back().substr(0, keys.back().find('.'));
+    if (std::find(tables.begin(), tables.end(), table) == tables.end()) tables.push_back(table);
+  }
+  auto same = [](const std::string& k) { return k; };
+  auto last = [](const std::string& k) { return k.substr(k.rfind('.') + 1); };
+  for (const auto& [tname, tnode] : root) {
+    const std::string table(tname.str());
+    if (!tnode.is_table()) {
+      out.push_back("unknown key " + table + " outside any table (did you mean " + Nearest(table, keys, last) + "?)");
+      continue;
+    }
+    if (std::find(tables.begin(), tables.end(), table) == tables.end()) {
+      out.push_back("unknown table [" + table + "] (did you mean [" + Nearest(table, tables, same) + "]?)");
+      continue;
+    }
+    std::vector<std::string> in_table;
+    for (const auto& k : keys)
+      if (k.rfind(table + ".", 0) == 0) in_table.push_back(k);
+    for (const auto& [kname, knode] : *tnode.as_table()) {
+      (void)knode;
+      const std::string full = table + "." + std::string(kname.str());
+      if (std::find(keys.begin(), keys.end(), full) == keys.end())
+        out.push_back("unknown key " + full + " (did you mean " + Nearest(full, in_table, same) + "?)");
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Config::Config() : impl_(std::make_unique<Impl>()) {}
@@ -228,6 +287,7 @@ Result<Config> Config::Parse(const std::string& toml_text, const std::filesystem
     return Status::InvalidInput("config_invalid", msg.str());
   }
   std::string bad;
+  for (const auto& u : UnknownKeys(cfg.impl_->table)) bad += (bad.empty() ? "" : "; ") + u;
   for (const auto& k : Schema()) {
     auto n = cfg.impl_->At(k.key);
     if (!n) continue;

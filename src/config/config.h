@@ -10,7 +10,10 @@
 //    key, when a listed key has the wrong type, is NaN or infinite, lies outside its range, or is
 //    a duration that does not parse (negative, unknown unit, too long to represent). So a value
 //    that would fail open (a face threshold of 100, an 11-year retry, batch = -1) never reaches a
-//    command. Keys outside the schema are read by no code and are not checked.
+//    command. A key or table outside the schema is read by no code, so it is a typo or a leftover:
+//    config_invalid too, naming it and the nearest known key or table ("unknown key
+//    face.treshold (did you mean face.threshold?)", "unknown table [stroe] (did you mean
+//    [store]?)"). A new key must therefore be added to Schema() in the same change as its reader.
 //  * Typed getters return the value or the documented default, and record a problem when a key is
 //    present with the wrong type; `Config::problems()` lists them ("store.path: expected a string").
 //    app/ turns them into a start-up error: a wrong config fails closed, it is never half-read.

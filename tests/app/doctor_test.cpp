@@ -159,6 +159,8 @@ TEST_CASE("doctor exits 2 on each found config case, naming it") {
       {"NaN PAD threshold", [](Appliance& a) { a.Write(a.body + "[liveness]\npad_threshold = nan\n"); }, "liveness.pad_threshold"},
       {"threshold = 100", [](Appliance& a) { a.Write(a.body + "[face]\nthreshold = 100.0\n"); }, "face.threshold"},
       {"no lender CA bundle", [](Appliance& a) { std::filesystem::remove(a.dir / "ca.pem"); }, "lender TLS"},
+      {"a typo'd table [stroe]", [](Appliance& a) { a.Write(a.body + "[stroe]\nretention_days = 30\n"); }, "did you mean [store]?"},
+      {"a typo'd key treshold", [](Appliance& a) { a.Write(a.body + "[face]\ntreshold = 0.5\n"); }, "did you mean face.threshold?"},
       {"11-year retry", [](Appliance& a) { a.Write(a.body + "[outbox]\nretry_schedule = [\"0s\", \"100000h\"]\n"); }, "retry_schedule"},
   };
   for (const auto& c : cases) {

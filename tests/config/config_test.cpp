@@ -39,11 +39,50 @@ TEST_CASE("Config refuses wrong types of known keys at load, and records them fo
   CHECK(cfg.status().code() == "config_invalid");
   CHECK(cfg.status().message().find("face.threshold") != std::string::npos);
 
-  auto other = config::Config::Parse("[x]\nnumber = \"high\"\n", "/");
+  // A getter that reads a key as another type than the schema's records the problem.
+  auto other = config::Config::Parse("[store]\npath = \"v.db\"\n", "/");
   REQUIRE(other.ok());
-  CHECK(other->GetDouble("x.number", 0.6) == Approx(0.6));
+  CHECK(other->GetDouble("store.path", 0.6) == Approx(0.6));
   REQUIRE(other->problems().size() == 1);
-  CHECK(other->problems()[0].find("x.number") != std::string::npos);
+  CHECK(other->problems()[0].find("store.path") != std::string::npos);
+}
+
+// Issue 13, item 5: a typo left the intended key at its default, silently (an unknown key was
+// read by nobody and checked by nothing).
+TEST_CASE("An unknown key or table is config_invalid, naming it and the nearest known one") {
+  struct Case {
+    const char* toml;
+    const char* names;    // the unknown key or table, as the message names it
+    const char* nearest;  // the suggestion
+  };
+  const Case cases[] = {
+      {"[stroe]\npath = \"v.db\"\n", "unknown table [stroe]", "did you mean [store]?"},
+      {"[face]\ntreshold = 0.5\n", "unknown key face.treshold", "did you mean face.threshold?"},
+      {"[outbox]\nretry_schedul = [\"0s\"]\n", "unknown key outbox.retry_schedul", "did you mean outbox.retry_schedule?"},
+      {"[store]\npath = \"v.db\"\nkeyfile = \"k\"\n", "unknown key store.keyfile", "did you mean store.key_file?"},
+      {"treshold = 0.5\n[face]\nthreshold = 0.5\n", "unknown key treshold outside any table", "did you mean face.threshold?"},
+      {"[liveness]\nenabled = true\n[liveness.extra]\nx = 1\n", "unknown key liveness.extra", "did you mean liveness."},
+  };
+  for (const auto& c : cases) {
+    INFO(c.toml);
+    auto cfg = config::Config::Parse(c.toml, "/");
+    REQUIRE_FALSE(cfg.ok());
+    CHECK(cfg.status().code() == "config_invalid");
+    CHECK(cfg.status().ExitCode() == 2);
+    CHECK(cfg.status().message().find(c.names) != std::string::npos);
+    CHECK(cfg.status().message().find(c.nearest) != std::string::npos);
+    INFO(cfg.status().message());
+  }
+  // Every key of the schema is known: a config holding each of them is not refused for a name.
+  std::string all, table;
+  for (const auto& k : config::Schema()) {
+    const std::string key = k.key, t = key.substr(0, key.find('.'));
+    if (t != table) all += "[" + (table = t) + "]\n";
+    all += key.substr(key.find('.') + 1) + " = 0\n";
+  }
+  auto cfg = config::Config::Parse(all, "/");
+  REQUIRE_FALSE(cfg.ok());  // wrong types, of course
+  CHECK(cfg.status().message().find("unknown") == std::string::npos);
 }
 
 TEST_CASE("Config rejects invalid TOML with the line number") {

@@ -8,7 +8,11 @@
 // bytes + a descriptor + an audit event + an outbox row, one transaction, synchronous=FULL), in
 // alternating order per round, and reports sessions/s and the encrypted/plain time ratio.
 //
-// Usage: bench-store [--sessions N=200] [--evidence-kb K=100] [--rounds R=3] [--dir DIR=/var/tmp]
+// With --check 1 it then times, on each encrypted store it made, what a command pays before it may
+// write: Store::Open (keying, settings, the anchor check), QuickCheck (what outbox run and serve's
+// delivery worker run first) and the full Check (db check).
+//
+// Usage: bench-store [--sessions N=200] [--evidence-kb K=100] [--rounds R=3] [--dir DIR=/var/tmp] [--check 0|1]
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -34,7 +38,12 @@ struct Args {
   int evidence_kb = 100;
   int rounds = 3;
   std::filesystem::path dir = "/var/tmp";
+  bool check = false;
 };
+
+double Since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
 
 struct Timing {
   double wall = 0;  // seconds
@@ -88,6 +97,25 @@ Timing RunOnce(const std::filesystem::path& dir, bool encrypted, const Args& a, 
   t.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   t.cpu = CpuSeconds() - c0;
   s.value().reset();
+  if (a.check && encrypted) {
+    o.create_if_missing = false;
+    auto t1 = std::chrono::steady_clock::now();
+    auto opened = store::Store::Open(o);
+    const double open_ms = Since(t1);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "reopen: %s\n", opened.status().ToString().c_str());
+      std::exit(3);
+    }
+    t1 = std::chrono::steady_clock::now();
+    Status quick = (*opened)->QuickCheck();
+    const double quick_ms = Since(t1);
+    t1 = std::chrono::steady_clock::now();
+    auto full = (*opened)->Check();
+    const double full_ms = Since(t1);
+    std::printf("  check of %.1f MB (%d sessions): Open with anchor check %.1f ms, quick_check %.1f ms (%s), integrity_check (db check) %.1f ms (%s)\n",
+                static_cast<double>(std::filesystem::file_size(o.path)) / 1e6, a.sessions, open_ms, quick_ms, quick.ok() ? "ok" : "FAILED",
+                full_ms, full.ok() && full->ok ? "ok" : "FAILED");
+  }
   std::filesystem::remove_all(dir);
   return t;
 }
@@ -102,8 +130,9 @@ int main(int argc, char** argv) {
     else if (k == "--evidence-kb") a.evidence_kb = std::atoi(argv[i + 1]);
     else if (k == "--rounds") a.rounds = std::atoi(argv[i + 1]);
     else if (k == "--dir") a.dir = argv[i + 1];
+    else if (k == "--check") a.check = std::atoi(argv[i + 1]) != 0;
     else {
-      std::fprintf(stderr, "usage: bench-store [--sessions N] [--evidence-kb K] [--rounds R] [--dir DIR]\n");
+      std::fprintf(stderr, "usage: bench-store [--sessions N] [--evidence-kb K] [--rounds R] [--dir DIR] [--check 0|1]\n");
       return 2;
     }
   }
