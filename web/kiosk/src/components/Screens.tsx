@@ -263,7 +263,7 @@ export function AskStaffScreen(props: Props) {
 
 export function CameraScreen({ s }: Props) {
   const [title, body] = CAMERA[s.camera === 'frozen' ? 'frozen' : 'lost'];
-  return <Notice kind="camera" title={t(s.locale, title)} body={t(s.locale, body)} tone="staff" bodyRole="alert" />;
+  return <Notice kind="camera" title={t(s.locale, title)} body={t(s.locale, body)} tone="staff" bodyRole="alert" mark />;
 }
 
 export function DeclinedScreen(props: Props) {
@@ -287,7 +287,7 @@ export function EndedScreen(props: Props) {
 export function OfflineScreen(props: Props) {
   const l = props.s.locale;
   return (
-    <Notice kind="offline" title={t(l, 'offline.title')} body={t(l, 'offline.body')} tone="staff" bodyRole="alert">
+    <Notice kind="offline" title={t(l, 'offline.title')} body={t(l, 'offline.body')} tone="staff" bodyRole="alert" mark>
       <FinishButton {...props} label="common.ok" />
     </Notice>
   );
