@@ -466,3 +466,55 @@ TEST_CASE("serve: /v1 needs a bearer token made by veridge token, and none, wron
   CHECK(d.log().find(token) == std::string::npos);
   CHECK(d.log().find(token.substr(4)) == std::string::npos);
 }
+
+// Issue 13: the daemon's delivery worker writes to the store; it must not start on a store that
+// `db check` calls corrupt (a damaged page), or on one that was wiped (its anchor says it held
+// events), and it must never make a new one in its place.
+TEST_CASE("serve: refuses to start on a corrupt or a wiped store, and creates none") {
+  Setup s;
+  REQUIRE(s.made);
+  s.WriteConfig(s.dir.path());
+  REQUIRE(s.KeysInit());  // creates the store
+  const auto db = s.dir / "veridge.db";
+  {
+    store::StoreOptions so;
+    so.path = db;
+    so.key_file = s.dir / "keys/store.key";
+    so.create_if_missing = true;  // keys init made it; an older keys init did not
+    so.audit_hasher = audit::ChainHasher();
+    auto opened = store::Store::Open(so);
+    REQUIRE(opened.ok());
+    for (int i = 0; i < 3; ++i) {
+      store::DecisionRecord rec;
+      rec.session_id = "corrupt-" + std::to_string(i);
+      rec.created_at = 1'700'000'000 + i;
+      rec.decision = "approved";
+      rec.reasons_json = "[]";
+      rec.factors_json = "{}";
+      rec.result_json = "{}";
+      rec.evidence = {{"best_frame", "image/jpeg", std::string(200 * 1024, static_cast<char>('a' + i)), ""}};
+      rec.audit = {audit::MakeEvent(rec.created_at, "kiosk", "session.decided", rec.session_id)};
+      REQUIRE((*opened)->CommitDecision(rec).ok());
+    }
+  }
+  SECTION("a damaged page") {
+    const auto size = std::filesystem::file_size(db);
+    {
+      std::fstream io(db, std::ios::in | std::ios::out | std::ios::binary);
+      io.seekp(static_cast<std::streamoff>(size / 2));
+      io.write(std::string(64, '\xAA').data(), 64);
+    }
+    Daemon d;
+    auto err = d.Start(s);
+    CHECK(err.find("exited with 3") != std::string::npos);
+    CHECK(err.find("store_corrupt") != std::string::npos);
+  }
+  SECTION("wiped to 0 bytes") {
+    { std::ofstream wipe(db, std::ios::trunc); }
+    Daemon d;
+    auto err = d.Start(s);
+    CHECK(err.find("exited with 3") != std::string::npos);
+    CHECK(err.find("store_wiped") != std::string::npos);
+    CHECK(std::filesystem::file_size(db) == 0);
+  }
+}
