@@ -155,9 +155,44 @@ void ChallengeSession::Advance(double ts, std::vector<ChallengeEvent>& ev) {
     return;
   }
   prompt_ms_ = ts;
+  shown_ = !opt_.wait_for_prompt_shown;
   neutral_seen_ = false;
   blink_event_ = false;
   ev.push_back({ChallengeEvent::Type::kPrompt, ts, index_, ChallengeName(sequence_[static_cast<size_t>(index_)])});
+}
+
+void ChallengeSession::PromptShown(double shown_ms) {
+  if (state_ != ChallengeState::kAwaiting || shown_) return;
+  shown_ = true;
+  prompt_ms_ = std::max(prompt_ms_, shown_ms);
+  neutral_seen_ = false;
+  blink_event_ = false;
+}
+
+void ChallengeSession::Pause(double ts) {
+  if (done() || paused_) return;
+  paused_ = true;
+  (void)ts;
+}
+
+std::vector<ChallengeEvent> ChallengeSession::Resume(double ts) {
+  std::vector<ChallengeEvent> ev;
+  if (!paused_ || done()) return ev;
+  paused_ = false;
+  last_face_ts_ = ts;
+  closed_since_ = -1;
+  if (state_ == ChallengeState::kCalibrating) {
+    cal_ear_.clear(); cal_mar_.clear(); cal_width_.clear(); cal_yaw_.clear(); cal_pitch_.clear();
+    calib_start_ms_ = ts;
+    return ev;
+  }
+  // A fresh window for the challenge in progress: re-shown now.
+  prompt_ms_ = ts;
+  shown_ = !opt_.wait_for_prompt_shown;
+  neutral_seen_ = false;
+  blink_event_ = false;
+  ev.push_back({ChallengeEvent::Type::kPrompt, ts, index_, std::string(ChallengeName(sequence_[static_cast<size_t>(index_)])) + " (resumed)"});
+  return ev;
 }
 
 bool ChallengeSession::Detected(Challenge c, const FaceSignals& s, double /*ts*/) {
@@ -180,6 +215,7 @@ std::vector<ChallengeEvent> ChallengeSession::OnFrame(double ts, const std::opti
   std::vector<ChallengeEvent> ev;
   if (done() || !(ts > last_ts_)) return ev;
   last_ts_ = ts;
+  if (paused_) return ev;
   if (calib_start_ms_ < 0) calib_start_ms_ = ts;
 
   if (!face) {
@@ -222,6 +258,7 @@ std::vector<ChallengeEvent> ChallengeSession::OnFrame(double ts, const std::opti
       state_ = ChallengeState::kAwaiting;
       index_ = 0;
       prompt_ms_ = ts;
+      shown_ = !opt_.wait_for_prompt_shown;
       neutral_seen_ = false;
       blink_event_ = false;
       ev.push_back({ChallengeEvent::Type::kPrompt, ts, 0, ChallengeName(sequence_[0])});
@@ -250,6 +287,9 @@ std::vector<ChallengeEvent> ChallengeSession::OnFrame(double ts, const std::opti
     }
   }
 
+  // A prompt not yet on screen: nothing counts and its window has not started.
+  if (!shown_) return ev;
+
   const Challenge want = sequence_[static_cast<size_t>(index_)];
   if (Detected(want, s, ts)) {
     Advance(ts, ev);
@@ -269,7 +309,7 @@ std::vector<ChallengeEvent> ChallengeSession::OnFrame(double ts, const std::opti
 
 std::vector<ChallengeEvent> ChallengeSession::Finish(double ts) {
   std::vector<ChallengeEvent> ev;
-  if (!done()) Fail(ts, "clip_too_short", ev);
+  if (!done()) Fail(ts, paused_ ? "face_lost" : "clip_too_short", ev);
   return ev;
 }
 

@@ -14,6 +14,13 @@
 //   face_lost              no face for longer than options.face_lost_ms after calibration began
 //   calibration_failed     no stable frontal face within options.calibration_timeout_ms
 //   clip_too_short         Finish() was called (end of a recorded clip) before the sequence completed
+// Time windows start when the prompt is *shown*. Offline (a recorded clip) a prompt counts as shown
+// at the frame that raised its kPrompt event. A live kiosk sets options.wait_for_prompt_shown and
+// calls PromptShown(t) with the source time the prompt appeared on screen: until then the window
+// does not run and nothing done counts towards that challenge.
+// Pause(t)/Resume(t): the caller's face track is gone or not yet re-verified (continuity.h). While
+// paused, frames are ignored; Resume re-shows the current prompt with a fresh window (a challenge
+// done before the pause stays done, one half-done restarts); Finish() while paused is face_lost.
 // Blinks happen naturally, so a blink is never a wrong action; a pose challenge needs the head back
 // near neutral before it counts, so one held turn cannot satisfy two challenges.
 //
@@ -57,6 +64,7 @@ struct ChallengeOptions {
   double neutral_deg = 8;               // "back to neutral" band between pose challenges
   double mouth_open_delta = 0.25;       // MAR above baseline for open mouth
   double smile_width_gain = 1.15;       // or mouth width × this over baseline (a smile)
+  bool wait_for_prompt_shown = false;   // true: windows start at PromptShown(t), not at the event
 };
 
 // One frame's face as the session needs it; std::nullopt = no face in this frame.
@@ -90,8 +98,18 @@ class ChallengeSession {
 
   // Feeds one frame (timestamps must increase; a frame whose timestamp does not is ignored).
   std::vector<ChallengeEvent> OnFrame(double timestamp_ms, const std::optional<FaceSample>& face);
-  // The clip/camera ended: a session not yet passed fails with clip_too_short.
+  // The clip/camera ended: a session not yet passed fails with clip_too_short (face_lost if paused).
   std::vector<ChallengeEvent> Finish(double timestamp_ms);
+  // The current prompt appeared on screen at shown_ms (source time): its window starts there. Only
+  // meaningful with options.wait_for_prompt_shown; a time before the prompt was raised is clamped.
+  void PromptShown(double shown_ms);
+  // True while a prompt was raised but (wait_for_prompt_shown) not yet shown.
+  bool prompt_pending() const { return state_ == ChallengeState::kAwaiting && !shown_; }
+  // Source time the current challenge's window started (its prompt was shown).
+  double window_start_ms() const { return prompt_ms_; }
+  void Pause(double timestamp_ms);
+  std::vector<ChallengeEvent> Resume(double timestamp_ms);
+  bool paused() const { return paused_; }
 
   ChallengeState state() const { return state_; }
   bool done() const { return state_ == ChallengeState::kPassed || state_ == ChallengeState::kFailed; }
@@ -130,6 +148,8 @@ class ChallengeSession {
   bool blink_event_ = false;
   int blinks_ = 0;
   bool neutral_seen_ = false;  // head near neutral since the current prompt
+  bool shown_ = true;          // the current prompt is on screen (its window runs)
+  bool paused_ = false;
 };
 
 }  // namespace veridge::liveness

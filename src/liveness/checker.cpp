@@ -8,6 +8,7 @@
 #include <deque>
 #include <optional>
 #include <sstream>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -47,20 +48,6 @@ cv::Mat AffineFit(const Landmarks68& a, const Landmarks68& b) {
   cv::Mat X;
   cv::solve(A, B, X, cv::DECOMP_SVD);
   return X.t();  // 2×3
-}
-
-// A 32×32 zero-mean, unit-norm grey patch of the box, for a cheap "is the face still there" test.
-cv::Mat AppearancePatch(const cv::Mat& bgr, const cv::Rect& box) {
-  const cv::Rect r = box & cv::Rect(0, 0, bgr.cols, bgr.rows);
-  if (r.area() < 64) return {};
-  cv::Mat grey, small, f;
-  cv::cvtColor(bgr(r), grey, cv::COLOR_BGR2GRAY);
-  cv::resize(grey, small, cv::Size(32, 32), 0, 0, cv::INTER_AREA);
-  small.convertTo(f, CV_32F);
-  f -= cv::mean(f)[0];
-  const double n = cv::norm(f);
-  if (n < 1e-3) return {};
-  return f / n;
 }
 
 cv::Rect LandmarkBox(const Landmarks68& lm, cv::Size frame) {
@@ -131,6 +118,8 @@ nlohmann::json ToJson(const LivenessResult& r) {
   nlohmann::json j = {{"live", r.live}, {"score", r.score}, {"checks", checks}, {"reasons", r.reasons},
                       {"frames", r.frames}, {"face_frames", r.face_frames}, {"best_frame_ms", r.best_frame_ms}};
   if (!r.events.empty()) j["events"] = events;
+  if (!r.notes.empty()) j["notes"] = r.notes;
+  j["continuity_distance"] = r.continuity_distance;
   if (!r.best_frame.empty()) j["best_box"] = {r.best_box.x, r.best_box.y, r.best_box.width, r.best_box.height};
   return j;
 }
@@ -150,6 +139,7 @@ Result<std::unique_ptr<LivenessChecker>> LivenessChecker::Create(const LivenessO
     return Status::InvalidInput("bad_option", "liveness options: detect_every, pad_every ≥ 1, max_work_width ≥ 160, max_session_ms > 0");
   auto impl = std::make_unique<Impl>();
   impl->opt = options;
+  impl->opt.continuity.threshold = options.identity_threshold;
   vision::VisionOptions vo;
   vo.model_dir = options.model_dir;
   vo.detector = options.detector;
@@ -163,13 +153,20 @@ Result<std::unique_ptr<LivenessChecker>> LivenessChecker::Create(const LivenessO
   return std::unique_ptr<LivenessChecker>(new LivenessChecker(std::move(impl)));
 }
 
-Result<LivenessResult> LivenessChecker::Check(capture::FrameSource& source, const CheckRequest& request) {
-  const LivenessOptions& o = impl_->opt;
-  vision::FaceAnalyzer& va = *impl_->vision;
+// Everything one session keeps between frames.
+struct LivenessSession::State {
+  const LivenessOptions& o;
+  vision::FaceAnalyzer& va;
+  PadModel& pad;
+  capture::SourceInfo info;
   LivenessResult res;
-
   std::optional<ChallengeSession> session;
-  if (!request.challenges.empty()) session.emplace(request.challenges, o.challenge);
+  IdentityContinuity continuity;
+  std::vector<ChallengeEvent> new_events;
+  bool done = false;
+
+  State(const LivenessOptions& opt, vision::FaceAnalyzer& v, PadModel& p, capture::SourceInfo i)
+      : o(opt), va(v), pad(p), info(std::move(i)), continuity(opt.continuity) {}
 
   // Track state.
   std::optional<cv::Rect> track;          // detector-style box, work-image coordinates
@@ -177,7 +174,6 @@ Result<LivenessResult> LivenessChecker::Check(capture::FrameSource& source, cons
   cv::Point2f prev_centroid;
   bool have_prev_centroid = false;
   cv::Mat ref_patch;
-  int max_faces_seen = 0;
   double max_second_ratio = 0;
   // Stream statistics.
   double first_ts = 0, prev_ts = 0;
@@ -186,213 +182,240 @@ Result<LivenessResult> LivenessChecker::Check(capture::FrameSource& source, cons
   double max_gap = 0;
   int pending_zero = 0;
   std::int64_t timed_frames = 0;
+  std::vector<double> intervals;          // positive frame intervals (bounded)
   bool truncated_by_session = false;
   cv::Mat prev_thumb;
   int static_pairs = 0, pairs = 0;
   std::vector<double> diffs;
   struct MotionSample { double ts; cv::Mat grey; Landmarks68 lm; };
-  std::deque<MotionSample> motion;                        // last ~motion_pair_ms of small grey frames
+  std::deque<MotionSample> motion;        // last ~motion_pair_ms of small grey frames
   std::vector<double> photometric;
-  // PAD and identity.
+  // PAD.
   std::vector<double> pad_scores;
   int tracked = 0;
-  std::optional<vision::Descriptor> first_desc;
-  double last_desc_ts = -1e300, max_id_dist = 0;
-  int id_samples = 0;
   // Best frame.
   double best_quality = -1;
 
-  while (true) {
-    auto next = source.Next();
-    if (!next.ok()) return next.status();
-    if (!next->has_value()) break;
-    capture::Frame& f = **next;
-    if (res.frames == 0) first_ts = f.timestamp_ms;
-    if (f.timestamp_ms - first_ts > o.max_session_ms) {
-      truncated_by_session = true;
-      break;
+  void Emit(std::vector<ChallengeEvent> ev) {
+    for (auto& e : ev) {
+      res.events.push_back(e);
+      new_events.push_back(std::move(e));
     }
-    ++res.frames;
+  }
+  Status Frame(const capture::Frame& f);
+  Result<LivenessResult> Finish(bool source_truncated);
+};
 
-    // Timestamps: reported as the source gives them (capture.h). OpenCV/FFmpeg reports time 0 for the
-    // last frames of some MP4 files (B-frame flush at end of stream); such frames are held back and only
-    // count as non-monotonic if a later frame shows they were not at the end.
-    if (have_prev_ts && f.timestamp_ms == 0.0 && prev_ts > 0.0) {
-      ++pending_zero;
-    } else {
-      non_monotonic += pending_zero;
-      pending_zero = 0;
-      if (have_prev_ts) {
-        const double gap = f.timestamp_ms - prev_ts;
-        if (gap <= 0) {
-          ++non_monotonic;
-        } else {
-          max_gap = std::max(max_gap, gap);
-          if (gap > o.max_frame_gap_ms) ++big_gaps;
-        }
-      }
-      have_prev_ts = true;
-      prev_ts = f.timestamp_ms;
-      ++timed_frames;
-    }
+LivenessSession::LivenessSession(std::unique_ptr<State> s) : s_(std::move(s)) {}
+LivenessSession::~LivenessSession() = default;
+Status LivenessSession::OnFrame(const capture::Frame& frame) { return s_->Frame(frame); }
+bool LivenessSession::done() const { return s_->done; }
+bool LivenessSession::paused() const { return s_->continuity.paused(); }
+ChallengeSession* LivenessSession::challenge() { return s_->session ? &*s_->session : nullptr; }
+std::vector<ChallengeEvent> LivenessSession::TakeEvents() { return std::exchange(s_->new_events, {}); }
+Result<LivenessResult> LivenessSession::Finish(bool source_truncated) { return s_->Finish(source_truncated); }
 
-    cv::Mat work = f.bgr;
-    if (work.cols > o.max_work_width) {
-      const double s = double(o.max_work_width) / work.cols;
-      cv::resize(f.bgr, work, cv::Size(), s, s, cv::INTER_AREA);
-    }
+std::unique_ptr<LivenessSession> LivenessChecker::Begin(const CheckRequest& request, const capture::SourceInfo& info) {
+  auto st = std::make_unique<LivenessSession::State>(impl_->opt, *impl_->vision, *impl_->pad, info);
+  if (!request.challenges.empty()) st->session.emplace(request.challenges, impl_->opt.challenge);
+  return std::unique_ptr<LivenessSession>(new LivenessSession(std::move(st)));
+}
 
-    // Detection every N frames (or when the track is lost); landmarks track in between.
-    std::optional<Landmarks68> lm;
-    bool redetect = !track || ++since_detect >= o.detect_every;
-    if (!redetect) {
-      // Between detections, make sure a face is still where the track says: the landmark model
-      // always returns 68 points, even on a wall, and those could "turn the head".
-      cv::Mat now = AppearancePatch(work, *track);
-      redetect = now.empty() || ref_patch.empty() || now.dot(ref_patch) < 0.6;
-    }
-    if (redetect) {
-      since_detect = 0;
-      auto faces = va.Detect(work);
-      if (!faces.ok()) return faces.status();
-      max_faces_seen = std::max<int>(max_faces_seen, static_cast<int>(faces->size()));
-      if (faces->size() >= 2 && (*faces)[0].width > 0)
-        max_second_ratio = std::max(max_second_ratio, double((*faces)[1].width) / (*faces)[0].width);
-      if (faces->empty()) track.reset();
-      else track = (*faces)[0];
-      ref_patch = track ? AppearancePatch(work, *track) : cv::Mat();
-    }
-    if (track) {
-      auto l = va.Landmarks(work, *track);
-      if (!l.ok()) return l.status();
-      if (InterOcularDistance(*l) < 0.15 * track->width) {
-        track.reset();  // the landmarks collapsed: no face there any more
+Status LivenessSession::State::Frame(const capture::Frame& f) {
+  if (done) return Status::Ok();
+  if (res.frames == 0) first_ts = f.timestamp_ms;
+  if (f.timestamp_ms - first_ts > o.max_session_ms) {
+    truncated_by_session = true;
+    done = true;
+    return Status::Ok();
+  }
+  ++res.frames;
+
+  // Timestamps: reported as the source gives them (capture.h). OpenCV/FFmpeg reports time 0 for the
+  // last frames of some MP4 files (B-frame flush at end of stream); such frames are held back and only
+  // count as non-monotonic if a later frame shows they were not at the end.
+  if (have_prev_ts && f.timestamp_ms == 0.0 && prev_ts > 0.0) {
+    ++pending_zero;
+  } else {
+    non_monotonic += pending_zero;
+    pending_zero = 0;
+    if (have_prev_ts) {
+      const double gap = f.timestamp_ms - prev_ts;
+      if (gap <= 0) {
+        ++non_monotonic;
       } else {
-        lm = *l;
-        // Follow the face between detections by the landmarks' mean displacement since the last
-        // frame, not by re-deriving a box from them: dlib's predictor depends on its input box, so
-        // a box recomputed every frame makes the landmarks (and EAR / pose) flicker on a still face.
-        cv::Point2f c(0, 0);
-        for (const auto& p : *lm) c += p;
-        c *= 1.0f / 68.0f;
-        if (since_detect > 0 && have_prev_centroid) {
-          const cv::Point2f d = c - prev_centroid;
-          track->x += int(std::lround(d.x));
-          track->y += int(std::lround(d.y));
-        }
-        prev_centroid = c;
-        have_prev_centroid = true;
+        max_gap = std::max(max_gap, gap);
+        if (gap > o.max_frame_gap_ms) ++big_gaps;
+        if (intervals.size() < 20000) intervals.push_back(gap);
       }
     }
-    if (!lm) have_prev_centroid = false;
+    have_prev_ts = true;
+    prev_ts = f.timestamp_ms;
+    ++timed_frames;
+  }
 
-    // Near-identical consecutive frames, on a small grey thumbnail of the face region (or the whole
-    // frame when there is no face), blurred so sensor noise does not hide a repeated picture.
-    {
-      cv::Rect region = track ? (*track & cv::Rect(0, 0, work.cols, work.rows)) : cv::Rect(0, 0, work.cols, work.rows);
-      if (region.area() < 64) region = cv::Rect(0, 0, work.cols, work.rows);
-      cv::Mat grey, thumb;
-      cv::cvtColor(work(region), grey, cv::COLOR_BGR2GRAY);
-      cv::resize(grey, thumb, cv::Size(64, 64), 0, 0, cv::INTER_AREA);
-      cv::GaussianBlur(thumb, thumb, cv::Size(3, 3), 0);
-      if (!prev_thumb.empty()) {
-        cv::Mat d;
-        cv::absdiff(thumb, prev_thumb, d);
-        const double md = cv::mean(d)[0];
-        diffs.push_back(md);
-        ++pairs;
-        if (md < o.static_diff) ++static_pairs;
-      }
-      prev_thumb = thumb;
-    }
+  cv::Mat work = f.bgr;
+  if (work.cols > o.max_work_width) {
+    const double s = double(o.max_work_width) / work.cols;
+    cv::resize(f.bgr, work, cv::Size(), s, s, cv::INTER_AREA);
+  }
 
-    std::optional<FaceSample> sample;
-    if (lm) {
-      ++tracked;
-      sample = FaceSample{*lm, work.size()};
-      // Photometric non-rigidity on a ≤ 320 px grey copy (bounded: a few frames of ~77 kB).
-      {
-        const double ms = std::min(1.0, 320.0 / work.cols);
-        MotionSample cur{f.timestamp_ms, {}, *lm};
-        cv::Mat grey;
-        cv::cvtColor(work, grey, cv::COLOR_BGR2GRAY);
-        if (ms < 1.0) cv::resize(grey, cur.grey, cv::Size(), ms, ms, cv::INTER_AREA);
-        else cur.grey = grey;
-        for (auto& p : cur.lm) p *= float(ms);
-        while (!motion.empty() && f.timestamp_ms - motion.front().ts > o.motion_pair_ms * 1.5) motion.pop_front();
-        if (!motion.empty() && f.timestamp_ms - motion.front().ts >= o.motion_pair_ms * 0.5) {
-          const double r = PhotometricResidual(motion.front().grey, motion.front().lm, cur.grey, cur.lm);
-          if (r >= 0) photometric.push_back(r);
-        }
-        motion.push_back(std::move(cur));
-      }
-
-      // Passive PAD on a subset of frames.
-      if ((tracked - 1) % o.pad_every == 0) {
-        auto ps = impl_->pad->Score(work, cv::Rect2f(*track));
-        if (ps.ok()) {
-          pad_scores.push_back(ps->fused);
-          if (res.frame_pad.size() < kMaxFramePad) res.frame_pad.push_back({f.index, f.timestamp_ms, ps->fused});
-        } else if (ps.status().kind() != Status::Kind::kInvalidInput) {
-          return ps.status();
-        }
-      }
-      // Identity continuity samples.
-      if (f.timestamp_ms - last_desc_ts >= o.descriptor_every_ms) {
-        auto chip = va.AlignChip(work, *lm);
-        if (!chip.ok()) return chip.status();
-        auto d = va.Describe(*chip);
-        if (!d.ok()) return d.status();
-        last_desc_ts = f.timestamp_ms;
-        ++id_samples;
-        if (!first_desc) first_desc = *d;
-        else max_id_dist = std::max(max_id_dist, vision::Distance(*first_desc, *d));
-      }
+  // Detection every N frames (or when the track is lost); landmarks track in between.
+  std::optional<Landmarks68> lm;
+  std::optional<cv::Rect> detected;
+  bool redetect = !track || ++since_detect >= o.detect_every;
+  if (!redetect) {
+    // Between detections, make sure a face is still where the track says: the landmark model
+    // always returns 68 points, even on a wall, and those could "turn the head".
+    cv::Mat now = AppearancePatch(work, *track);
+    redetect = now.empty() || ref_patch.empty() || now.dot(ref_patch) < 0.6;
+  }
+  if (redetect) {
+    since_detect = 0;
+    auto faces = va.Detect(work);
+    if (!faces.ok()) return faces.status();
+    if (faces->size() >= 2 && (*faces)[0].width > 0)
+      max_second_ratio = std::max(max_second_ratio, double((*faces)[1].width) / (*faces)[0].width);
+    if (faces->empty()) track.reset();
+    else track = (*faces)[0];
+    if (track) detected = *track;
+    ref_patch = track ? AppearancePatch(work, *track) : cv::Mat();
+  }
+  if (track) {
+    auto l = va.Landmarks(work, *track);
+    if (!l.ok()) return l.status();
+    if (InterOcularDistance(*l) < 0.15 * track->width) {
+      track.reset();  // the landmarks collapsed: no face there any more
     } else {
-      motion.clear();
+      lm = *l;
+      // Follow the face between detections by the landmarks' mean displacement since the last
+      // frame, not by re-deriving a box from them: dlib's predictor depends on its input box, so
+      // a box recomputed every frame makes the landmarks (and EAR / pose) flicker on a still face.
+      cv::Point2f c(0, 0);
+      for (const auto& p : *lm) c += p;
+      c *= 1.0f / 68.0f;
+      if (since_detect > 0 && have_prev_centroid) {
+        const cv::Point2f d = c - prev_centroid;
+        track->x += int(std::lround(d.x));
+        track->y += int(std::lround(d.y));
+      }
+      prev_centroid = c;
+      have_prev_centroid = true;
+    }
+  }
+  if (!lm) have_prev_centroid = false;
+
+  // Near-identical consecutive frames, on a small grey thumbnail of the face region (or the whole
+  // frame when there is no face), blurred so sensor noise does not hide a repeated picture.
+  {
+    cv::Rect region = track ? (*track & cv::Rect(0, 0, work.cols, work.rows)) : cv::Rect(0, 0, work.cols, work.rows);
+    if (region.area() < 64) region = cv::Rect(0, 0, work.cols, work.rows);
+    cv::Mat grey, thumb;
+    cv::cvtColor(work(region), grey, cv::COLOR_BGR2GRAY);
+    cv::resize(grey, thumb, cv::Size(64, 64), 0, 0, cv::INTER_AREA);
+    cv::GaussianBlur(thumb, thumb, cv::Size(3, 3), 0);
+    if (!prev_thumb.empty()) {
+      cv::Mat d;
+      cv::absdiff(thumb, prev_thumb, d);
+      const double md = cv::mean(d)[0];
+      diffs.push_back(md);
+      ++pairs;
+      if (md < o.static_diff) ++static_pairs;
+    }
+    prev_thumb = thumb;
+  }
+
+  std::optional<FaceSample> sample;
+  std::optional<FaceSignals> sig;
+  double sharpness = 0;
+  if (lm) {
+    ++tracked;
+    sample = FaceSample{*lm, work.size()};
+    sig = ComputeSignals(*sample);
+    sharpness = FaceSharpness(work, *track);
+    // Photometric non-rigidity on a ≤ 320 px grey copy (bounded: a few frames of ~77 kB).
+    {
+      const double ms = std::min(1.0, 320.0 / work.cols);
+      MotionSample cur{f.timestamp_ms, {}, *lm};
+      cv::Mat grey;
+      cv::cvtColor(work, grey, cv::COLOR_BGR2GRAY);
+      if (ms < 1.0) cv::resize(grey, cur.grey, cv::Size(), ms, ms, cv::INTER_AREA);
+      else cur.grey = grey;
+      for (auto& p : cur.lm) p *= float(ms);
+      while (!motion.empty() && f.timestamp_ms - motion.front().ts > o.motion_pair_ms * 1.5) motion.pop_front();
+      if (!motion.empty() && f.timestamp_ms - motion.front().ts >= o.motion_pair_ms * 0.5) {
+        const double r = PhotometricResidual(motion.front().grey, motion.front().lm, cur.grey, cur.lm);
+        if (r >= 0) photometric.push_back(r);
+      }
+      motion.push_back(std::move(cur));
     }
 
-    if (spdlog::should_log(spdlog::level::trace) && sample) {
-      const FaceSignals sig = ComputeSignals(*sample);
-      spdlog::trace("liveness frame {} t={:.1f} box={}x{}+{}+{} ear={:.3f} mar={:.3f} yaw={:.1f} pitch={:.1f}", f.index, f.timestamp_ms,
-                    track->width, track->height, track->x, track->y, sig.ear, sig.mar, sig.pose ? sig.pose->yaw_deg : 0.0,
-                    sig.pose ? sig.pose->pitch_deg : 0.0);
-    }
-    // Active challenges.
-    bool in_live_segment = !session.has_value();
-    if (session) {
-      const bool was_awaiting = session->state() == ChallengeState::kAwaiting;
-      for (auto& e : session->OnFrame(f.timestamp_ms, sample)) res.events.push_back(e);
-      in_live_segment = was_awaiting || session->state() == ChallengeState::kAwaiting;
-    }
-
-    // Best frame for the face match: frontal, eyes open, sharp, inside the live segment.
-    if (lm && in_live_segment) {
-      const FaceSignals s = ComputeSignals(*sample);
-      const double yaw = s.pose ? std::abs(s.pose->yaw_deg) : 45.0;
-      const double pitch = s.pose ? std::abs(s.pose->pitch_deg) : 45.0;
-      cv::Mat grey, lap;
-      cv::cvtColor(work(*track & cv::Rect(0, 0, work.cols, work.rows)), grey, cv::COLOR_BGR2GRAY);
-      cv::Laplacian(grey, lap, CV_64F);
-      cv::Scalar mu, sd;
-      cv::meanStdDev(lap, mu, sd);
-      const double q = std::min(sd[0], 30.0) * std::min(1.0, s.ear / 0.25) / (1.0 + yaw / 10.0 + pitch / 10.0);
-      if (q > best_quality) {
-        best_quality = q;
-        res.best_frame = work.clone();
-        res.best_box = *track;
-        res.best_frame_ms = f.timestamp_ms;
+    // Passive PAD on a subset of frames.
+    if ((tracked - 1) % o.pad_every == 0) {
+      auto ps = pad.Score(work, cv::Rect2f(*track));
+      if (ps.ok()) {
+        pad_scores.push_back(ps->fused);
+        if (res.frame_pad.size() < kMaxFramePad) res.frame_pad.push_back({f.index, f.timestamp_ms, ps->fused});
+      } else if (ps.status().kind() != Status::Kind::kInvalidInput) {
+        return ps.status();
       }
     }
+    // Identity continuity: tracking on every face frame, a descriptor only when it asks.
+    TrackObservation obs{f.timestamp_ms, *track, detected, *lm, sig->pose, sharpness, AppearancePatch(work, *track)};
+    const ContinuityStep step = continuity.OnFace(obs);
+    if (step.cut) spdlog::debug("liveness: track cut at {:.0f} ms ({})", f.timestamp_ms, step.cut_reason);
+    if (step.want_descriptor) {
+      auto chip = va.AlignChip(work, *lm);
+      if (!chip.ok()) return chip.status();
+      auto d = va.Describe(*chip);
+      if (!d.ok()) return d.status();
+      continuity.AddDescriptor(f.timestamp_ms, *d);
+    }
+  } else {
+    motion.clear();
+    continuity.OnNoFace(f.timestamp_ms);
   }
+
+  if (spdlog::should_log(spdlog::level::trace) && sig) {
+    spdlog::trace("liveness frame {} t={:.1f} box={}x{}+{}+{} ear={:.3f} mar={:.3f} yaw={:.1f} pitch={:.1f} nose={:.3f} sharp={:.1f} verified={}", f.index,
+                  f.timestamp_ms, track->width, track->height, track->x, track->y, sig->ear, sig->mar, sig->pose ? sig->pose->yaw_deg : 0.0,
+                  sig->pose ? sig->pose->pitch_deg : 0.0, NoseOffset(*lm), sharpness, continuity.verified() ? 1 : 0);
+  }
+  // Active challenges, only on frames whose identity is verified: a face that left (or a new one)
+  // pauses them until it re-matches the template.
+  const bool verified = continuity.verified();
+  bool in_live_segment = !session.has_value() && verified;
   if (session) {
-    for (auto& e : session->Finish(prev_ts)) res.events.push_back(e);
+    if (session->paused() && verified) Emit(session->Resume(f.timestamp_ms));
+    else if (!session->paused() && !verified && continuity.seen_face()) session->Pause(f.timestamp_ms);
+    if (!session->paused()) {
+      const bool was_awaiting = session->state() == ChallengeState::kAwaiting;
+      Emit(session->OnFrame(f.timestamp_ms, sample));
+      in_live_segment = verified && (was_awaiting || session->state() == ChallengeState::kAwaiting);
+    }
   }
+
+  // Best frame for the face match: frontal, eyes open, sharp, inside the live segment.
+  if (lm && in_live_segment) {
+    const double yaw = sig->pose ? std::abs(sig->pose->yaw_deg) : 45.0;
+    const double pitch = sig->pose ? std::abs(sig->pose->pitch_deg) : 45.0;
+    const double q = std::min(sharpness, 30.0) * std::min(1.0, sig->ear / 0.25) / (1.0 + yaw / 10.0 + pitch / 10.0);
+    if (q > best_quality) {
+      best_quality = q;
+      res.best_frame = work.clone();
+      res.best_box = *track;
+      res.best_frame_ms = f.timestamp_ms;
+    }
+  }
+  return Status::Ok();
+}
+
+Result<LivenessResult> LivenessSession::State::Finish(bool source_truncated) {
+  if (session) Emit(session->Finish(prev_ts));
   res.face_frames = tracked;
-  const capture::SourceInfo& info = source.info();
   if (info.kind != "video") non_monotonic += pending_zero;  // only video files have the end-of-stream quirk
 
-  auto add = [&res](std::string name, bool passed, double score, std::string detail, const std::string& reason) {
+  auto add = [this](std::string name, bool passed, double score, std::string detail, const std::string& reason) {
     res.checks.push_back({std::move(name), passed, score, std::move(detail)});
     if (!passed && !reason.empty()) res.reasons.push_back(reason);
   };
@@ -400,14 +423,16 @@ Result<LivenessResult> LivenessChecker::Check(capture::FrameSource& source, cons
   add("face_present", has_face, double(tracked), std::to_string(tracked) + " of " + std::to_string(res.frames) + " frames had a tracked face", "no_face");
   const bool single = max_second_ratio < o.secondary_face_ratio;
   add("single_face", single, max_second_ratio,
-      single ? "one face (largest other face " + Fmt(max_second_ratio, 2) + "× the main one)"
+      single ? "one face (largest other face " + Fmt(max_second_ratio, 2) + "× the main one; from " + Fmt(o.secondary_face_ratio, 2) +
+                   "× a second face is a second person)"
              : "a second face " + Fmt(max_second_ratio, 2) + "× the size of the applicant's was seen: only the applicant may be in view",
       "multiple_faces");
-  const bool same = id_samples >= 1 && max_id_dist < o.identity_threshold;
-  add("identity_continuity", same, max_id_dist,
-      std::to_string(id_samples) + " descriptor samples, largest distance to the first " + Fmt(max_id_dist) + " (threshold " + Fmt(o.identity_threshold, 2) + ")",
-      id_samples >= 1 ? "identity_changed" : "");
-  std::vector<double> sorted = pad_scores;
+  const IdentityContinuity::Summary cs = continuity.Finish();
+  res.continuity_distance = cs.max_distance;
+  add("identity_continuity", cs.passed, std::max(cs.max_distance, cs.max_live_distance),
+      cs.detail + " [tracking: min box IoU " + Fmt(cs.min_iou, 2) + ", max landmark jump " + Fmt(cs.max_jump, 2) + " box widths, min appearance corr " +
+          Fmt(cs.min_corr, 2) + "]",
+      cs.samples >= 1 || cs.cuts > 0 ? "identity_changed" : "");
   res.score = Percentile(pad_scores, 0.5);
   const bool pad_ok = !pad_scores.empty() && res.score >= o.pad_threshold;
   add("pad", pad_ok, res.score,
@@ -423,21 +448,51 @@ Result<LivenessResult> LivenessChecker::Check(capture::FrameSource& source, cons
   add("static_frames", pairs > 0 && static_frac <= o.max_static_fraction, static_frac,
       std::to_string(static_pairs) + " of " + std::to_string(pairs) + " consecutive frame pairs near-identical (median difference " + Fmt(Percentile(diffs, 0.5), 2) + ")",
       pairs > 0 ? "static_stream" : "");
+
+  // Timestamps and frame rate. A camera device: its nominal rate is a property of the driver and
+  // a measured rate far from it means frames are not coming from the sensor as configured. A file:
+  // only its timestamps are evidence (the container's fps field is often a timebase, e.g. 1000 for
+  // WebM), so they must be monotonic, without gaps and regular.
+  const bool is_device = info.kind == "device";
+  const double median_interval = Percentile(intervals, 0.5);
+  int irregular = 0;
+  for (double iv : intervals)
+    if (median_interval > 0 && iv > o.irregular_factor * median_interval) ++irregular;
+  const double irregular_frac = intervals.empty() ? 0.0 : double(irregular) / double(intervals.size());
+  const bool regular = is_device || irregular_frac <= o.max_irregular_fraction;
   std::string ts_detail = std::to_string(non_monotonic) + " non-increasing timestamps, " + std::to_string(big_gaps) + " gaps over " +
-                          Fmt(o.max_frame_gap_ms, 0) + " ms (largest " + Fmt(max_gap, 0) + " ms)";
-  if (truncated_by_session || source.truncated()) ts_detail += "; analysis cut at " + Fmt(std::min(o.max_session_ms, prev_ts - first_ts), 0) + " ms of source time";
-  add("timestamps", non_monotonic == 0 && big_gaps == 0, double(non_monotonic + big_gaps), ts_detail, "bad_timestamps");
+                          Fmt(o.max_frame_gap_ms, 0) + " ms (largest " + Fmt(max_gap, 0) + " ms), " + std::to_string(irregular) + " of " +
+                          std::to_string(intervals.size()) + " intervals over " + Fmt(o.irregular_factor, 1) + "× the median " +
+                          Fmt(median_interval, 1) + " ms";
+  if (truncated_by_session || source_truncated) ts_detail += "; analysis cut at " + Fmt(std::min(o.max_session_ms, prev_ts - first_ts), 0) + " ms of source time";
+  add("timestamps", non_monotonic == 0 && big_gaps == 0 && regular, double(non_monotonic + big_gaps + (regular ? 0 : irregular)), ts_detail,
+      "bad_timestamps");
   const double duration = prev_ts - first_ts;
   const double measured_fps = duration > 0 && timed_frames > 1 ? double(timed_frames - 1) * 1000.0 / duration : 0.0;
-  if (info.nominal_fps > 0 && measured_fps > 0) {
-    const double ratio = measured_fps / info.nominal_fps;
-    add("frame_rate", ratio >= o.min_fps_ratio && ratio <= o.max_fps_ratio, ratio,
-        "measured " + Fmt(measured_fps, 1) + " fps vs nominal " + Fmt(info.nominal_fps, 1), "frame_rate_mismatch");
+  if (is_device) {
+    if (info.nominal_fps > 0 && measured_fps > 0) {
+      const double ratio = measured_fps / info.nominal_fps;
+      add("frame_rate", ratio >= o.min_fps_ratio && ratio <= o.max_fps_ratio, ratio,
+          "camera: measured " + Fmt(measured_fps, 1) + " fps vs nominal " + Fmt(info.nominal_fps, 1), "frame_rate_mismatch");
+    } else {
+      add("frame_rate", true, 1.0, "camera nominal frame rate unknown: measured " + Fmt(measured_fps, 1) + " fps", "");
+    }
+  } else if (measured_fps > 0) {
+    std::string detail = info.kind + ": " + Fmt(measured_fps, 1) + " fps from the timestamps (needs " + Fmt(o.min_file_fps, 1) + ")";
+    if (info.nominal_fps > 0 && std::abs(info.nominal_fps / measured_fps - 1.0) > o.fps_claim_tolerance) {
+      const std::string note = "the container claims " + Fmt(info.nominal_fps, 1) + " fps but its timestamps say " + Fmt(measured_fps, 1) +
+                               " fps: the claim is ignored";
+      res.notes.push_back(note);
+      detail += "; " + note;
+    } else if (info.nominal_fps > 0) {
+      detail += ", container claim " + Fmt(info.nominal_fps, 1) + " fps agrees";
+    }
+    add("frame_rate", measured_fps >= o.min_file_fps, measured_fps, detail, "frame_rate_mismatch");
   } else {
-    add("frame_rate", true, 1.0, "nominal frame rate unknown: not checked", "");
+    add("frame_rate", true, 0.0, "too few timed frames to measure a rate: not checked", "");
   }
   add("virtual_camera", !info.virtual_device, info.virtual_device ? 1.0 : 0.0,
-      info.kind == "device" ? "driver '" + info.driver + "', card '" + info.card + "'" : "not a camera device (" + info.kind + ")", "virtual_camera");
+      is_device ? "driver '" + info.driver + "', card '" + info.card + "'" : "not a camera device (" + info.kind + ")", "virtual_camera");
   if (session) {
     const bool passed = session->state() == ChallengeState::kPassed;
     add("challenge", passed, double(session->current_index()) / double(session->sequence().size()),
@@ -448,7 +503,19 @@ Result<LivenessResult> LivenessChecker::Check(capture::FrameSource& source, cons
   res.live = true;
   for (const auto& c : res.checks) res.live = res.live && c.passed;
   if (!res.live && res.reasons.empty()) res.reasons.push_back("liveness_undetermined");
-  return res;
+  return std::move(res);
+}
+
+Result<LivenessResult> LivenessChecker::Check(capture::FrameSource& source, const CheckRequest& request) {
+  auto s = Begin(request, source.info());
+  while (!s->done()) {
+    auto next = source.Next();
+    if (!next.ok()) return next.status();
+    if (!next->has_value()) break;
+    Status st = s->OnFrame(**next);
+    if (!st.ok()) return st;
+  }
+  return s->Finish(source.truncated());
 }
 
 }  // namespace veridge::liveness

@@ -1,16 +1,27 @@
 // liveness/liveness.h — the liveness factor: is the face in front of the camera a live person, not
 // a photo, a screen replay or an injected stream? Public entry point for verify/ and the CLI.
 //
-// What one Check() does, frame by frame over a capture::FrameSource (bounded memory: it keeps one
-// best frame, the last landmark sets of a short window and per-frame scalars, never the clip):
+// A LivenessSession (LivenessChecker::Begin) is fed one frame at a time (OnFrame), so the kiosk
+// daemon can run it live; Check() over a capture::FrameSource (a file, the CLI) is Begin + OnFrame
+// for each frame + Finish: the same code. Bounded memory: one best frame, the last landmark sets
+// of a short window, a bounded set of descriptors and per-frame scalars, never the clip.
+// What the session does per frame:
 //   * face track: detection (vision, YuNet/HOG) every `detect_every` frames and landmarks on every
 //     frame from the tracked box; frames wider than `max_work_width` are downscaled first (4K input
 //     costs what 1280 px does);
 //   * passive PAD (MiniFASNetV2 + V1SE, see pad.h) every `pad_every` frames, median over the session;
 //   * injection / static-stream checks (see the check names below);
-//   * identity continuity: descriptors sampled every `descriptor_every_ms` stay within
-//     `identity_threshold` of the first; a second sizeable face anywhere fails the session;
-//   * active challenges when the request names them (challenge.h), judged on the same frames.
+//   * identity continuity (continuity.h): frame-to-frame tracking catches cuts; descriptors only on
+//     comparable (frontal, sharp, large) frames, against a template of the session's best frontal
+//     frames; a face that leaves pauses the session (challenges wait) until it re-matches;
+//   * a second face at least `secondary_face_ratio` × the applicant's width fails the session
+//     (a small face far in the background, a poster or a passer-by, does not);
+//   * active challenges when the request names them (challenge.h), judged on the same frames, only
+//     on frames whose identity is verified;
+//   * timestamps and frame rate fitting the source: for a file (kind video / image_dir) the
+//     timestamps are the evidence (monotonic, no gaps, regular) and the container's fps claim is
+//     not: a claim that disagrees with them is a quality note (`notes`), not a rejection; for a
+//     camera device the nominal and measured rates must agree, and virtual cameras are rejected.
 // Checks, each reported with {name, passed, score, detail}:
 //   face_present, single_face, identity_continuity, pad, face_motion, static_frames, timestamps,
 //   frame_rate, virtual_camera, challenge (only when challenges were requested).
@@ -40,6 +51,7 @@
 #include "capture/capture.h"
 #include "common/status.h"
 #include "liveness/challenge.h"
+#include "liveness/continuity.h"
 
 namespace veridge::liveness {
 
@@ -52,9 +64,11 @@ struct LivenessOptions {
   int max_work_width = 1280;             // larger frames are downscaled before any analysis
   double max_session_ms = 30'000;        // source time analysed at most
   int min_face_frames = 5;               // fewer tracked frames → no_face
-  double secondary_face_ratio = 0.5;     // a 2nd face this big (width ratio) → multiple_faces
+  double secondary_face_ratio = 0.3;     // a 2nd face this big (width ratio) → multiple_faces; smaller is
+                                         // the background (a poster, a passer-by far behind)
   double pad_threshold = 0.5;            // session median of fused P(real) must reach this
-  double identity_threshold = 0.6;       // descriptor L2 distance
+  double identity_threshold = 0.6;       // descriptor L2 distance (copied into continuity.threshold)
+  ContinuityOptions continuity;          // tracking cuts, comparable frames, template (continuity.h)
   // face_motion: the face must change in ways a flat picture cannot. Frames motion_pair_ms apart are
   // aligned on a 64×64 face patch (landmark affine fit + ECC refinement) and the mean absolute grey
   // residual of the blurred centre is taken; its 95th percentile over the session must reach this.
@@ -70,7 +84,13 @@ struct LivenessOptions {
   double static_diff = 0.3;
   double max_static_fraction = 0.5;
   double max_frame_gap_ms = 1000;        // a larger gap between frames is implausible
-  double min_fps_ratio = 0.5, max_fps_ratio = 1.6;  // measured / nominal frame rate
+  double min_fps_ratio = 0.5, max_fps_ratio = 1.6;  // devices: measured / nominal frame rate
+  // Files: frame intervals over irregular_factor × the median interval count as irregular; more than
+  // max_irregular_fraction of them fails `timestamps`. Fewer than min_file_fps frames per second of
+  // timestamps fails `frame_rate` (too sparse to judge motion).
+  double irregular_factor = 3.0, max_irregular_fraction = 0.2;
+  double min_file_fps = 5.0;
+  double fps_claim_tolerance = 0.25;     // |claim/measured − 1| above this: a quality note
   ChallengeOptions challenge;
 };
 
@@ -102,11 +122,43 @@ struct LivenessResult {
   std::int64_t frames = 0, face_frames = 0;
   std::vector<ChallengeEvent> events;    // challenge events (active mode)
   std::vector<FramePad> frame_pad;       // at most 2000 entries
+  std::vector<std::string> notes;        // quality notes (not rejections), e.g. an fps claim that lies
+  double continuity_distance = 0;        // largest template distance among comparable frames
   const Check* Find(const std::string& name) const;
 };
 
 // {"live","score","checks":[{"name","passed","score","detail"}],"reasons":[...],"frames",...}
 nlohmann::json ToJson(const LivenessResult& r);
+
+class LivenessChecker;
+
+// One session fed frame by frame. Borrows its checker (which must outlive it and must not run
+// another session at the same time). Not thread-safe.
+class LivenessSession {
+ public:
+  ~LivenessSession();
+  LivenessSession(const LivenessSession&) = delete;
+  LivenessSession& operator=(const LivenessSession&) = delete;
+
+  // Analyses one frame (timestamps in source time). Frames beyond max_session_ms are not analysed
+  // and make done() true. Errors are model/runtime failures (the session is then unusable).
+  Status OnFrame(const capture::Frame& frame);
+  bool done() const;
+  // The face is gone or its identity is not re-verified yet: challenges and evidence wait.
+  bool paused() const;
+  // Active mode only (else nullptr): the UI shows prompt() and reports PromptShown(t).
+  ChallengeSession* challenge();
+  // Challenge events raised since the last call (they are also kept for the result).
+  std::vector<ChallengeEvent> TakeEvents();
+  // The verdict. source_truncated: the source was cut at its own bound (reported).
+  Result<LivenessResult> Finish(bool source_truncated = false);
+
+ private:
+  friend class LivenessChecker;
+  struct State;
+  explicit LivenessSession(std::unique_ptr<State> s);
+  std::unique_ptr<State> s_;
+};
 
 class LivenessChecker {
  public:
@@ -119,11 +171,14 @@ class LivenessChecker {
 
   // Runs the whole check over the source (reads it to the end or to max_session_ms).
   Result<LivenessResult> Check(capture::FrameSource& source, const CheckRequest& request = {});
+  // Starts a session for frames from a source described by `info` (kind decides the frame-rate rules).
+  std::unique_ptr<LivenessSession> Begin(const CheckRequest& request, const capture::SourceInfo& info);
   const LivenessOptions& options() const;
 
  private:
   struct Impl;
   explicit LivenessChecker(std::unique_ptr<Impl> impl);
+  friend class LivenessSession;
   std::unique_ptr<Impl> impl_;
 };
 

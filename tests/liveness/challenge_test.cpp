@@ -181,3 +181,72 @@ TEST_CASE("drawn sequences use every challenge, never repeat back to back", "[ch
   REQUIRE(only.ok());
   for (auto c : *only) CHECK((c == Challenge::kBlink || c == Challenge::kOpenMouth));
 }
+
+TEST_CASE("a live kiosk starts the window when the prompt is shown, not when it is raised", "[challenge]") {
+  ChallengeOptions o;
+  o.wait_for_prompt_shown = true;
+  o.window_ms = 1000;
+  Driver d({Challenge::kTurnLeft}, o);
+  d.Run(600, FaceParams{});
+  REQUIRE(d.session.state() == ChallengeState::kAwaiting);
+  CHECK(d.session.prompt_pending());
+  // A turn done before the prompt is on screen does not count, and the window is not running:
+  // 2 s of waiting (twice the window) is no timeout.
+  d.Run(300, Yaw(30));
+  d.Run(2000, FaceParams{});
+  CHECK(d.session.state() == ChallengeState::kAwaiting);
+  CHECK(d.session.current_index() == 0);
+  d.session.PromptShown(d.t);
+  CHECK_FALSE(d.session.prompt_pending());
+  CHECK(d.session.window_start_ms() == Approx(d.t));
+  d.Run(200, FaceParams{});  // facing the screen that shows the prompt
+  d.Run(300, Yaw(30));
+  CHECK(d.session.state() == ChallengeState::kPassed);
+}
+
+TEST_CASE("a shown prompt times out window_ms after it was shown", "[challenge]") {
+  ChallengeOptions o;
+  o.wait_for_prompt_shown = true;
+  o.window_ms = 1000;
+  Driver d({Challenge::kTurnLeft}, o);
+  d.Run(600, FaceParams{});
+  d.Run(1500, FaceParams{});
+  const double shown = d.t;
+  d.session.PromptShown(shown);
+  d.Run(1500, FaceParams{});
+  CHECK(d.session.failure_code() == "challenge_timeout");
+  REQUIRE_FALSE(d.events.empty());
+  CHECK(d.events.back().timestamp_ms > shown + 1000);
+  CHECK(d.events.back().timestamp_ms < shown + 1100);
+}
+
+TEST_CASE("a paused session ignores frames and resumes with a fresh window for the challenge in progress", "[challenge]") {
+  ChallengeOptions o;
+  o.window_ms = 1000;
+  Driver d({Challenge::kBlink, Challenge::kTurnLeft}, o);
+  d.Run(600, FaceParams{});
+  d.Blink();
+  REQUIRE(d.session.current_index() == 1);
+  d.session.Pause(d.t);
+  // While paused, a turn (someone else's, or before re-identification) is not counted and no
+  // window expires.
+  d.Run(300, Yaw(30));
+  d.Run(2000, FaceParams{});
+  CHECK(d.session.state() == ChallengeState::kAwaiting);
+  CHECK(d.session.current_index() == 1);
+  auto ev = d.session.Resume(d.t);
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].type == ChallengeEvent::Type::kPrompt);
+  CHECK(d.session.window_start_ms() == Approx(d.t));
+  d.Run(200, FaceParams{});
+  d.Run(300, Yaw(30));
+  CHECK(d.session.state() == ChallengeState::kPassed);
+}
+
+TEST_CASE("a session that ends while paused fails with face_lost", "[challenge]") {
+  Driver d({Challenge::kTurnLeft});
+  d.Run(600, FaceParams{});
+  d.session.Pause(d.t);
+  auto ev = d.session.Finish(d.t + 100);
+  CHECK(d.session.failure_code() == "face_lost");
+}

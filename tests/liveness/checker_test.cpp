@@ -4,6 +4,7 @@
 // test needs to keep the suite fast.
 #include <catch2/catch.hpp>
 
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +20,7 @@
 #include "liveness/liveness.h"
 #include "liveness/synthetic.h"
 #include "support/test_support.h"
+#include "vision/vision.h"
 
 using namespace veridge;
 
@@ -83,6 +85,19 @@ cv::Mat FrameOf(const std::string& rel, int index) {
     m = (**f).bgr;
   }
   return m.clone();
+}
+
+// The first n frames of a clip, decoded.
+std::vector<capture::Frame> Frames(const std::string& rel, int n) {
+  auto s = Clip(rel, n);
+  std::vector<capture::Frame> out;
+  while (true) {
+    auto f = s->Next();
+    REQUIRE(f.ok());
+    if (!f->has_value()) break;
+    out.push_back(std::move(**f));
+  }
+  return out;
 }
 
 std::vector<capture::Frame> Noisy(const cv::Mat& photo, int n, double fps, double t0 = 0, std::int64_t i0 = 0) {
@@ -304,10 +319,29 @@ TEST_CASE("injection checks: timestamps, frame rate, virtual camera, repeated fr
     REQUIRE(r.ok());
     CHECK(HasReason(*r, "bad_timestamps"));
   }
-  SECTION("a frame rate far from the device's") {
-    auto r = Checker()->Check(*capture::MemorySource(Noisy(photo, 12, 8), VideoInfo(30)));
+  SECTION("a frame rate far from the camera device's") {
+    auto info = VideoInfo(30);
+    info.kind = "device";
+    auto r = Checker()->Check(*capture::MemorySource(Noisy(photo, 12, 8), info));
     REQUIRE(r.ok());
     CHECK(HasReason(*r, "frame_rate_mismatch"));
+  }
+  SECTION("a virtual camera stays a rejection even at its nominal rate") {
+    auto info = VideoInfo(30);
+    info.kind = "device";
+    info.virtual_device = true;
+    auto r = Checker()->Check(*capture::MemorySource(Noisy(photo, 12, 30), info));
+    REQUIRE(r.ok());
+    CHECK(HasReason(*r, "virtual_camera"));
+    CHECK_FALSE(HasReason(*r, "frame_rate_mismatch"));
+  }
+  SECTION("a file with irregular timestamps (long stalls between bursts)") {
+    auto frames = Noisy(photo, 24, 30);
+    for (size_t i = 0; i < frames.size(); ++i) frames[i].timestamp_ms = double(i / 3) * 600.0 + double(i % 3) * 10.0;
+    auto r = Checker()->Check(*capture::MemorySource(std::move(frames), VideoInfo(30)));
+    REQUIRE(r.ok());
+    INFO(liveness::ToJson(*r).dump());
+    CHECK(HasReason(*r, "bad_timestamps"));
   }
   SECTION("a virtual camera device") {
     auto info = VideoInfo();
@@ -328,7 +362,7 @@ TEST_CASE("injection checks: timestamps, frame rate, virtual camera, repeated fr
   }
 }
 
-TEST_CASE("a different person mid-clip fails identity_continuity", "[checker]") {
+TEST_CASE("a different person in a still mid-clip fails identity_continuity", "[checker]") {
   REQUIRE_LIVENESS_DATA();
   cv::Mat a = FrameOf("subject-a/real.webm", 50), b = FrameOf("subject-b/real.mp4", 50);
   cv::resize(b, b, a.size());
@@ -365,4 +399,146 @@ TEST_CASE("veridge liveness check: JSON verdict and exit codes", "[cli]") {
   auto [rc3, j3] = run((dir / "missing.mp4").string());
   CHECK(rc3 == 2);
   CHECK(j3["error"]["code"] == "source_not_found");
+}
+
+TEST_CASE("real clips with head turns to profile (subject-c, subject-e) are live in passive mode", "[checker][continuity]") {
+  REQUIRE_LIVENESS_DATA();
+  VERIDGE_REQUIRE_PATH(SharedData("liveness/subject-e/real.mp4"), "liveness clips with turns");
+  for (const char* clip : {"subject-c/real.webm", "subject-e/real.mp4"}) {
+    auto src = Clip(clip);
+    auto r = Checker()->Check(*src);
+    REQUIRE(r.ok());
+    INFO(clip << ": " << liveness::ToJson(*r).dump());
+    CHECK(r->live);
+    CHECK(r->reasons.empty());
+    const auto* id = r->Find("identity_continuity");
+    REQUIRE(id != nullptr);
+    CHECK(id->passed);
+    CHECK(r->continuity_distance > 0.0);  // descriptors were compared
+    CHECK(r->continuity_distance < 0.6);
+  }
+}
+
+TEST_CASE("the replays of the turning clips are rejected", "[checker][continuity]") {
+  REQUIRE_LIVENESS_DATA();
+  VERIDGE_REQUIRE_PATH(SharedData("liveness/subject-e/replay.mp4"), "liveness clips with turns");
+  for (const char* clip : {"subject-c/replay.webm", "subject-e/replay.mp4"}) {
+    auto src = Clip(clip);
+    auto r = Checker()->Check(*src);
+    REQUIRE(r.ok());
+    INFO(clip << ": " << liveness::ToJson(*r).dump());
+    CHECK_FALSE(r->live);
+  }
+}
+
+TEST_CASE("a clip spliced from two people (subject-a then subject-b) fails with identity_changed", "[checker][continuity]") {
+  REQUIRE_LIVENESS_DATA();
+  veridge::testing::TempDir dir;
+  // An image folder (a capture source like any other): 1.5 s of subject-a, then 1.5 s of subject-b
+  // scaled to the same frame size, as a cut in an edited or injected video would look.
+  auto a = Frames("subject-a/real.webm", 45), b = Frames("subject-b/real.mp4", 45);
+  REQUIRE(a.size() == 45);
+  REQUIRE(b.size() == 45);
+  int k = 0;
+  char name[32];
+  for (const auto& f : a) {
+    std::snprintf(name, sizeof name, "%04d.jpg", k++);
+    REQUIRE(cv::imwrite((dir / name).string(), f.bgr));
+  }
+  for (const auto& f : b) {
+    cv::Mat m;
+    cv::resize(f.bgr, m, a[0].bgr.size(), 0, 0, cv::INTER_AREA);
+    std::snprintf(name, sizeof name, "%04d.jpg", k++);
+    REQUIRE(cv::imwrite((dir / name).string(), m));
+  }
+  auto src = capture::OpenSource(dir.path().string());
+  REQUIRE(src.ok());
+  auto r = Checker()->Check(**src);
+  REQUIRE(r.ok());
+  INFO(liveness::ToJson(*r).dump());
+  CHECK_FALSE(r->live);
+  CHECK(HasReason(*r, "identity_changed"));
+  // Each half alone is one person: the failure is the splice, not either clip.
+  const auto* pad = r->Find("pad");
+  REQUIRE(pad != nullptr);
+  CHECK(pad->passed);
+}
+
+TEST_CASE("a file whose container claims the wrong fps passes on its timestamps, with a quality note", "[checker][injection]") {
+  REQUIRE_LIVENESS_DATA();
+  // The real frames of subject-a, re-timed at 16 fps, in a "container" that claims 1000 fps (what
+  // WebM's millisecond timebase makes OpenCV report). OpenCV cannot write a file whose claim and
+  // timestamps disagree, so the FrameSource seam carries the claim.
+  auto frames = Frames("subject-a/real.webm", 48);
+  for (size_t i = 0; i < frames.size(); ++i) frames[i].timestamp_ms = double(i) * 62.5;
+  auto r = Checker()->Check(*capture::MemorySource(std::move(frames), VideoInfo(1000)));
+  REQUIRE(r.ok());
+  INFO(liveness::ToJson(*r).dump());
+  CHECK_FALSE(HasReason(*r, "frame_rate_mismatch"));
+  const auto* fr = r->Find("frame_rate");
+  REQUIRE(fr != nullptr);
+  CHECK(fr->passed);
+  CHECK(fr->score == Approx(16.0).epsilon(0.01));
+  REQUIRE(r->notes.size() == 1);
+  CHECK(r->notes[0].find("claims 1000.0 fps") != std::string::npos);
+  CHECK(r->live);
+  CHECK(liveness::ToJson(*r)["notes"].size() == 1);
+}
+
+namespace {
+
+// The face box of frame `index` of a clip (the largest face).
+cv::Rect FaceBox(const cv::Mat& frame) {
+  vision::VisionOptions vo;
+  vo.model_dir = veridge::testing::DevModelDir();
+  vo.detector = "yunet";
+  vo.load_descriptor = false;
+  auto va = vision::FaceAnalyzer::Create(vo);
+  REQUIRE(va.ok());
+  auto faces = (*va)->Detect(frame);
+  REQUIRE(faces.ok());
+  REQUIRE_FALSE(faces->empty());
+  return (*faces)[0];
+}
+
+// Real subject-a frames with subject-b's face (with a margin) pasted in the top-left background at
+// `ratio` × subject-a's face width.
+std::vector<capture::Frame> WithSecondFace(double ratio) {
+  auto frames = Frames("subject-a/real.webm", 30);
+  const cv::Mat bframe = FrameOf("subject-b/real.mp4", 30);
+  const cv::Rect bbox = FaceBox(bframe), abox = FaceBox(frames[0].bgr);
+  const cv::Rect crop = cv::Rect(bbox.x - bbox.width / 2, bbox.y - bbox.height / 2, bbox.width * 2, bbox.height * 2) &
+                        cv::Rect(0, 0, bframe.cols, bframe.rows);
+  cv::Mat small;
+  const double s = ratio * abox.width / bbox.width;
+  cv::resize(bframe(crop), small, cv::Size(), s, s, s < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  for (auto& f : frames) {
+    f.bgr = f.bgr.clone();
+    const cv::Rect at(0, 0, std::min(small.cols, f.bgr.cols), std::min(small.rows, f.bgr.rows));
+    small(cv::Rect(0, 0, at.width, at.height)).copyTo(f.bgr(at));
+  }
+  return frames;
+}
+
+}  // namespace
+
+TEST_CASE("a small face far in the background is not multiple_faces, a close second person is", "[checker][bad_input]") {
+  REQUIRE_LIVENESS_DATA();
+  {
+    auto r = Checker()->Check(*capture::MemorySource(WithSecondFace(0.2), VideoInfo()));
+    REQUIRE(r.ok());
+    INFO(liveness::ToJson(*r).dump());
+    const auto* single = r->Find("single_face");
+    REQUIRE(single != nullptr);
+    CHECK(single->score > 0.15);  // the background face was seen...
+    CHECK(single->score < 0.3);
+    CHECK(single->passed);        // ... and is not a second applicant
+    CHECK_FALSE(HasReason(*r, "multiple_faces"));
+  }
+  {
+    auto r = Checker()->Check(*capture::MemorySource(WithSecondFace(0.8), VideoInfo()));
+    REQUIRE(r.ok());
+    INFO(liveness::ToJson(*r).dump());
+    CHECK(HasReason(*r, "multiple_faces"));
+  }
 }

@@ -3,9 +3,12 @@
 //   eval-liveness [--model-dir DIR] [--data DIR] [--challenge LIST]
 // Sessions: bona fide = subject-*/real.*; attacks: replay (subject-*/replay.*), still_photo and
 // panned_photo (a middle frame of each real clip, repeated with sensor noise / moved by an affine path).
-// Prints one line per session (verdict, score, failed checks, the face_motion / static figures), then
+// Prints one line per session (verdict, session PAD score and the range of its frame-level PAD
+// scores, failed checks, face_motion / static figures, the largest identity-continuity distance
+// among comparable frames, the second-face ratio, the timestamp frame rate, quality notes), then
 // APCER per attack type and BPCER at session level and, for the PAD model alone, at frame level
 // (frame decision: fused P(real) ≥ the session threshold), with counts.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -58,9 +61,15 @@ int main(int argc, char** argv) {
     for (const auto& c : r->checks) if (!c.passed) failed += (failed.empty() ? "" : ",") + c.name;
     const auto* motion = r->Find("face_motion");
     const auto* stat = r->Find("static_frames");
+    const auto* single = r->Find("single_face");
+    const auto* fr = r->Find("frame_rate");
 
-    std::printf("%-14s %-28s live=%d pad=%.4f motion95=%.4f static=%.2f frames=%lld face=%lld failed=[%s]\n", type.c_str(), name.c_str(),
-                r->live ? 1 : 0, r->score, motion ? motion->score : -1, stat ? stat->score : -1, (long long)r->frames, (long long)r->face_frames, failed.c_str());
+    double pmin = 1, pmax = 0;
+    for (const auto& f : r->frame_pad) { pmin = std::min(pmin, f.score); pmax = std::max(pmax, f.score); }
+    std::printf("%-14s %-28s live=%d pad=%.4f (frames %.3f..%.3f) motion95=%.4f static=%.2f continuity=%.3f second_face=%.2f fps=%.1f frames=%lld face=%lld failed=[%s]%s\n",
+                type.c_str(), name.c_str(), r->live ? 1 : 0, r->score, pmin, pmax, motion ? motion->score : -1, stat ? stat->score : -1,
+                r->continuity_distance, single ? single->score : -1, fr ? fr->score : -1, (long long)r->frames, (long long)r->face_frames, failed.c_str(),
+                r->notes.empty() ? "" : (" notes=[" + r->notes[0] + "]").c_str());
   };
 
   std::vector<fs::path> subjects;
@@ -91,7 +100,8 @@ int main(int argc, char** argv) {
       run("panned_photo", name + "#panned", *panned);
     }
   }
-  std::printf("\nISO/IEC 30107-3 at the operating threshold (PAD %.2f; session = every check passes)\n", thr);
+  std::printf("\nmode: %s\n", challenge.empty() ? "passive" : ("active (" + challenge + ")").c_str());
+  std::printf("ISO/IEC 30107-3 at the operating threshold (PAD %.2f; session = every check passes)\n", thr);
   std::printf("%-14s %9s %22s %22s\n", "type", "sessions", "session APCER/BPCER", "frame (PAD) APCER/BPCER");
   for (const auto& [type, t] : tally) {
     const bool bona = type == "bona_fide";
