@@ -118,6 +118,38 @@ CREATE TABLE api_tokens(
   revoked_at INTEGER
 );
 )SQL"},
+    {3, "lender-created session requests (kiosk code HMAC, reference image, idempotency, consent)", R"SQL(
+CREATE TABLE session_requests(
+  id TEXT PRIMARY KEY,
+  token_id TEXT NOT NULL,
+  applicant_ref TEXT NOT NULL,
+  factors_json TEXT NOT NULL,
+  locale TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('created', 'claimed', 'capturing', 'challenge', 'card', 'pin', 'deciding',
+                                       'completed', 'cancelled', 'expired', 'aborted')),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  code_nonce INTEGER NOT NULL,
+  code_hmac TEXT UNIQUE,
+  kiosk_token_sha256 TEXT,
+  claimed_at INTEGER,
+  attempt INTEGER NOT NULL DEFAULT 1,
+  reference_media_type TEXT NOT NULL,
+  reference_image BLOB,
+  idempotency_key TEXT,
+  request_sha256 TEXT NOT NULL,
+  consent_json TEXT,
+  terminal_reason TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX session_requests_idempotency ON session_requests(token_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX session_requests_state ON session_requests(state, expires_at);
+CREATE TABLE lookup_keys(
+  name TEXT PRIMARY KEY,
+  key BLOB NOT NULL CHECK (length(key) = 32)
+);
+INSERT INTO lookup_keys(name, key) VALUES('kiosk_code', randomblob(32));
+)SQL"},
 };
 
 static_assert(kMigrations[std::size(kMigrations) - 1].version == kLatestSchemaVersion,

@@ -74,6 +74,30 @@
 //    with store_corrupt. QuickCheck() (PRAGMA quick_check: every page in use decrypted and
 //    HMAC-verified, the b-trees checked) is what `outbox run` and serve's delivery worker run before
 //    they write; Check() is the full `db check`.
+//  * Session requests (session_requests.cpp): a session a lender created through the API, before
+//    and while it runs on the kiosk. Its id is THE session id end to end: when the live pipeline
+//    decides, it calls CommitDecision with the same session_id, so `sessions` (the decided rows
+//    `veridge verify` writes too) and `session_requests` share one key; a CLI session simply has
+//    no request row. States: created → claimed → capturing → challenge → (card → pin →)
+//    deciding → completed, or the terminal cancelled | expired | aborted with terminal_reason.
+//    - Kiosk code (6 digits): never stored. The store keeps a random 32-byte lookup key
+//      (lookup_keys, made by migration 3, encrypted with the database) and derives the code as
+//      HMAC-SHA256(key, "code|" id "|" nonce) mod 10^6; it keeps the nonce and
+//      HMAC-SHA256(key, "lookup|" code) for the lookup. So an idempotent replay can give the same
+//      code back, and the code is not readable from a row. A code is unique among live sessions
+//      (non-terminal, not past expires_at): on a clash the next nonce is tried; a code last used
+//      by a dead session is taken over (the dead row forgets it).
+//    - The reference image (bounded by kMaxReferenceImageBytes) lives in the row, encrypted by
+//      SQLCipher, until the session is terminal: cancelling, expiring or aborting deletes it at once
+//      (secure_delete zeroes the bytes); a completed session's reference belongs to its evidence.
+//    - Idempotency: (token_id, idempotency_key) is unique. Creating with a key already used by the
+//      same token returns the stored session (replayed = true) when request_sha256 matches, and
+//      idempotency_key_reused otherwise; the check and the insert are one transaction.
+//    - Expiry: a non-terminal session past expires_at is expired, lazily by GetSessionRequest (in
+//      its own transaction) and by ExpireSessionRequests (the daemon's sweep).
+//    - Every state change appends an audit event ("session.created", "session.claimed",
+//      "session.consent", "session.cancelled", "session.expired", "session.aborted"; subject =
+//      the id; never the code, token or image) in the same transaction.
 //  * Thread-safety: a Store owns one SQLite connection guarded by a mutex; every method may be
 //    called from any thread (calls are serialised). Several processes (verify, outbox run) may open
 //    the same file: WAL lets readers run beside one writer; a writer waits up to busy_timeout.
@@ -94,6 +118,7 @@
 //      duplicate (kInvalidInput)            session_id or webhook_id already stored
 //      not_found (kNotFound)                no such session / outbox row
 //      too_large (kInvalidInput)            an item exceeds the bounds below
+//      invalid_state (kInvalidInput)        a session request is not in a state that allows this
 //    After any failed call the earlier committed data is intact and the Store stays usable.
 #pragma once
 
@@ -145,6 +170,7 @@ inline constexpr std::size_t kMaxEvidenceItems = 64;                // per decis
 inline constexpr std::size_t kMaxDescriptorBytes = 64 * 1024;       // one biometric template
 inline constexpr std::size_t kMaxJsonBytes = 1024 * 1024;           // reasons/factors/result/payload/detail
 inline constexpr std::size_t kMaxTextBytes = 1024;                  // ids, refs, names, urls
+inline constexpr std::size_t kMaxReferenceImageBytes = 4 * 1024 * 1024;  // a session's reference photo
 
 // ---- records ---------------------------------------------------------------------------------
 
@@ -321,6 +347,49 @@ struct ApiTokenRecord {
   std::optional<std::int64_t> revoked_at;  // set once revoked
 };
 
+// A lender-created session as the API hands it to the store (see "Session requests").
+struct SessionRequestInput {
+  std::string id;                    // "ses_<32 hex>", made by api/
+  std::string token_id;              // the API token that created it (scopes the idempotency key)
+  std::string applicant_ref;
+  std::string factors_json;          // JSON array of factor names
+  std::string locale;                // "zh-CN" | "en"
+  std::int64_t created_at = 0;
+  std::int64_t expires_at = 0;
+  std::string reference_media_type;  // "image/jpeg" | "image/png"
+  std::string reference_image;       // the bytes, at most kMaxReferenceImageBytes
+  std::string idempotency_key;       // "" = none
+  std::string request_sha256;        // hex SHA-256 of the canonical request (idempotency check)
+};
+
+inline bool IsTerminalSessionState(const std::string& s) {
+  return s == "completed" || s == "cancelled" || s == "expired" || s == "aborted";
+}
+
+struct SessionRequestRecord {
+  std::string id;
+  std::string token_id;
+  std::string applicant_ref;
+  std::string factors_json;
+  std::string locale;
+  std::string state;
+  std::int64_t created_at = 0;
+  std::int64_t expires_at = 0;
+  std::int64_t updated_at = 0;
+  std::optional<std::int64_t> claimed_at;
+  int attempt = 1;
+  std::string kiosk_token_sha256;   // "" until claimed
+  std::string consent_json;         // "" until the applicant answered
+  std::string terminal_reason;      // "" unless cancelled | expired | aborted
+  bool has_reference = false;       // the reference image is still held
+};
+
+struct CreatedSessionRequest {
+  SessionRequestRecord record;
+  std::string kiosk_code;  // 6 digits; derived, never stored
+  bool replayed = false;   // an idempotent replay of an earlier create
+};
+
 // ---- the store -------------------------------------------------------------------------------
 
 class Store {
@@ -386,6 +455,36 @@ class Store {
   // Sets revoked_at and appends "token.revoked" in one transaction. Revoking a revoked token
   // changes nothing (the first revocation time stays). Code not_found.
   Status RevokeApiToken(const std::string& id, std::int64_t at, const std::string& actor);
+
+  // -- session requests (session_requests.cpp; see "Session requests") --
+  // Codes: bad_session_request (empty id/token/hash, expires_at <= created_at), too_large,
+  // duplicate (id), idempotency_key_reused (same token and key, another request_sha256),
+  // code_space_exhausted (kUnavailable: no free code after many tries; practically never).
+  Result<CreatedSessionRequest> CreateSessionRequest(const SessionRequestInput& input, const std::string& actor);
+  // The session, expired first (and audited) if it is non-terminal and past expires_at at `now`.
+  // Code not_found.
+  Result<SessionRequestRecord> GetSessionRequest(const std::string& id, std::int64_t now);
+  // The reference image bytes and media type; not_found once deleted (terminal) or unknown.
+  Result<std::pair<std::string, std::string>> GetSessionReference(const std::string& id);
+  // created/claimed/capturing/... → cancelled with `reason`. Codes not_found, invalid_state (already
+  // terminal: the message says which state; expiry is applied first).
+  Result<SessionRequestRecord> CancelSessionRequest(const std::string& id, std::int64_t now, const std::string& reason,
+                                                    const std::string& actor);
+  // The kiosk enters a code: the live session holding it is claimed and bound to the kiosk token
+  // (its SHA-256 is kept). Codes: bad_code (not 6 digits), unknown_code (kNotFound),
+  // already_claimed, session_expired, session_closed (cancelled, aborted or completed).
+  Result<SessionRequestRecord> ClaimSessionByCode(const std::string& code, const std::string& kiosk_token_sha256,
+                                                  std::int64_t now, const std::string& actor);
+  // The applicant's consent answer, in state claimed only: accepted → capturing, declined →
+  // cancelled (reason consent_declined); consent_json is kept either way. Codes not_found,
+  // invalid_state, session_expired.
+  Result<SessionRequestRecord> RecordConsent(const std::string& id, bool accepted, const std::string& consent_json,
+                                             std::int64_t now, const std::string& actor);
+  // Expires every non-terminal session past expires_at; returns how many.
+  Result<std::int64_t> ExpireSessionRequests(std::int64_t now);
+  // Start-up of the daemon: every session that was running (claimed, capturing, challenge, card,
+  // pin, deciding) is recorded aborted with `reason`; created ones wait on. Returns how many.
+  Result<std::int64_t> AbortRunningSessions(std::int64_t now, const std::string& reason);
 
   // -- retention --
   // Deletes evidence and descriptors of sessions created before `cutoff` (unix seconds), marks

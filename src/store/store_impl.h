@@ -9,6 +9,7 @@
 //   outbox.cpp       outbox rows, delivery attempts, disabled endpoints
 //   tokens.cpp       API tokens (hashes only; api/ makes and checks them)
 //   anchor.cpp       the anchor file beside the database: checked at Open, advanced after commits
+//   session_requests.cpp  lender-created sessions: kiosk codes, reference image, idempotency, states
 //   maintenance.cpp  retention purge, check, rekey
 //   sqlite_util.cpp  SQLite result codes → Status (sqlite_util.h)
 //
@@ -37,7 +38,7 @@ namespace detail {
 
 // The schema version this binary writes: the last entry of schema.cpp's migration list (a
 // static_assert there keeps the two together). Check() reports any other version as a problem.
-inline constexpr int kLatestSchemaVersion = 2;
+inline constexpr int kLatestSchemaVersion = 3;
 
 // The prev_hash of the first audit event, and the head of an empty chain.
 inline constexpr const char* kZeroHash = "0000000000000000000000000000000000000000000000000000000000000000";

@@ -60,7 +60,7 @@ TEST_CASE("veridge db check: ok on a sound store / store_corrupt on a damaged pa
   CHECK(ok.rc == 0);
   CHECK(ok.json()["ok"] == true);
   CHECK(ok.json()["cipher_version"] == "3.4.1");
-  CHECK(ok.json()["schema_version"] == 2);
+  CHECK(ok.json()["schema_version"] == 3);
 
   SECTION("a damaged page") {
     auto size = std::filesystem::file_size(f.db);
