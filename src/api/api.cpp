@@ -9,6 +9,7 @@
 
 #include "common/hex.h"
 #include "common/log.h"
+#include "common/sha256.h"
 
 namespace veridge::api {
 namespace {
@@ -51,7 +52,7 @@ nlohmann::json StoredJson(const std::string& text) {
 
 }  // namespace
 
-std::string TokenHash(std::string_view token) { return store::Sha256Hex(std::string(token)); }
+std::string TokenHash(std::string_view token) { return Sha256Hex(token); }
 
 Result<CreatedToken> CreateToken(store::Store& store, const std::string& name, std::int64_t now, const std::string& actor) {
   if (!SafeName(name, 64))

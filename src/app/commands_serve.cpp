@@ -26,7 +26,7 @@
 #include "common/clock.h"
 #include "common/files.h"
 #include "common/log.h"
-#include "outbox/device_identity.h"
+#include "pki/device_identity.h"
 
 namespace veridge::app {
 namespace {
@@ -59,7 +59,7 @@ int RunServe(const ServeArgs& args) {
   if (!liveness.ok()) return fail(liveness.status());
 
   // The device key signs every result: a missing or unsafe key fails start-up (fail closed).
-  auto signer = outbox::DeviceSigner::Load(cfg->GetPath("device.key_file"), cfg->GetPath("device.cert_chain"));
+  auto signer = pki::DeviceSigner::Load(cfg->GetPath("device.key_file"), cfg->GetPath("device.cert_chain"));
   if (!signer.ok()) return fail(signer.status().WithContext("device key (run veridge keys init --config " + args.config + ")"));
   auto runner = DeliveryRunner::Create(*cfg);
   if (!runner.ok()) return fail(runner.status());

@@ -13,9 +13,10 @@
 #include <thread>
 
 #include "audit/audit.h"
+#include "common/sha256.h"
 #include "lender/lender_fixture.h"
 #include "net/https_client.h"
-#include "outbox/device_identity.h"
+#include "pki/device_identity.h"
 #include "outbox/worker.h"
 #include "store/store.h"
 #include "support/raw_http.h"
@@ -368,7 +369,7 @@ TEST_CASE("serve: the in-process delivery worker sends a committed result to the
   s.WriteConfig(s.dir.path(), rx.url());
   {
     // A decision committed as verify/ would, before the daemon starts.
-    auto signer = outbox::DeviceSigner::Load(s.dir / "keys/device.key", s.dir / "keys/device-chain.pem").value();
+    auto signer = pki::DeviceSigner::Load(s.dir / "keys/device.key", s.dir / "keys/device-chain.pem").value();
     store::StoreOptions so;
     so.path = s.dir / "veridge.db";
     so.key_file = s.dir / "keys/store.key";
@@ -428,7 +429,7 @@ TEST_CASE("serve: /v1 needs a bearer token made by veridge token, and none, wron
   CHECK(rc3 == 0);
   CHECK(listed.find(id) != std::string::npos);
   CHECK(listed.find("vrg_") == std::string::npos);  // never the token
-  CHECK(listed.find(store::Sha256Hex(token)) == std::string::npos);  // nor its hash
+  CHECK(listed.find(veridge::Sha256Hex(token)) == std::string::npos);  // nor its hash
   CHECK(listed.find("\"revoked_at\":null") != std::string::npos);
 
   Daemon d;
