@@ -18,7 +18,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "net/https_client.h"
-#include "outbox/device_identity.h"
+#include "pki/device_identity.h"
 #include "outbox/signing.h"
 #include "outbox/worker.h"
 #include "store/store.h"
@@ -104,13 +104,13 @@ void RegisterKeys(CLI::App& app, CommandContext& ctx) {
   init->callback([&ctx, config_path, json] {
     auto cfg = LoadConfig(*config_path);
     if (!cfg.ok()) { ctx.exit_code = ReportError(cfg.status(), *json); return; }
-    outbox::KeysInitOptions o;
+    pki::KeysInitOptions o;
     o.device_id = cfg->GetString("device.id", "veridge-device");
     o.device_key_file = cfg->GetPath("device.key_file");
     o.device_cert_chain = cfg->GetPath("device.cert_chain");
     o.store_key_file = cfg->GetPath("store.key_file");
     if (Status st = ConfigProblems(*cfg); !st.ok()) { ctx.exit_code = ReportError(st, *json); return; }
-    auto report = outbox::InitKeys(o, SystemClock::Instance());
+    auto report = pki::InitKeys(o, SystemClock::Instance());
     if (!report.ok()) { ctx.exit_code = ReportError(report.status(), *json); return; }
     // The store (keys init and db init are the only commands that create one): with its key there.
     if (cfg->Has("store.path")) {

@@ -5,7 +5,7 @@
 #include "app/cli.h"
 #include "common/crash_point.h"
 #include "app/options.h"
-#include "outbox/device_identity.h"
+#include "pki/device_identity.h"
 #include "outbox/worker.h"
 #include "store/store.h"
 #include "verify/persist.h"
@@ -83,7 +83,7 @@ int RunVerify(const VerifyArgs& a) {
   // Persistence and delivery: with a [store], every session is stored and queued for the lender in
   // one transaction before the decision is printed — so a decision the applicant saw is never lost.
   std::unique_ptr<store::Store> db;
-  std::optional<outbox::DeviceSigner> signer;
+  std::optional<pki::DeviceSigner> signer;
   std::unique_ptr<verify::StoreSink> sink;
   if (cfg->Has("store.path")) {
     auto so = BuildStoreOptions(*cfg);
@@ -91,7 +91,7 @@ int RunVerify(const VerifyArgs& a) {
     auto opened = store::Store::Open(*so);
     if (!opened.ok()) return ReportError(opened.status().WithContext("opening the store"), a.json);
     db = std::move(*opened);
-    auto loaded = outbox::DeviceSigner::Load(cfg->GetPath("device.key_file"), cfg->GetPath("device.cert_chain"));
+    auto loaded = pki::DeviceSigner::Load(cfg->GetPath("device.key_file"), cfg->GetPath("device.cert_chain"));
     if (!loaded.ok()) return ReportError(loaded.status().WithContext("loading the device identity (run veridge keys init)"), a.json);
     signer.emplace(std::move(*loaded));
     sink = std::make_unique<verify::StoreSink>(*db, *signer, *url, so->path.string(), delivery->retry_schedule.front(),

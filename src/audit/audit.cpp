@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "common/sha256.h"
+
 namespace veridge::audit {
 
 namespace {
@@ -29,7 +31,7 @@ std::string CanonicalBytes(const store::AuditEvent& e) {
   return out;
 }
 
-std::string EventHash(const store::AuditEvent& e) { return store::Sha256Hex(CanonicalBytes(e)); }
+std::string EventHash(const store::AuditEvent& e) { return Sha256Hex(CanonicalBytes(e)); }
 
 store::AuditHasher ChainHasher() { return [](const store::AuditEvent& e) { return EventHash(e); }; }
 

@@ -280,6 +280,11 @@ Result<std::unique_ptr<FrameSource>> OpenSource(const std::string& spec, const C
     }
     if (!opened)
       return Status::Unavailable("device_unavailable", spec + ": cannot open the camera; check it is connected and not in use");
+    if (o.device_width > 0 && o.device_height > 0) {
+      cap->set(cv::CAP_PROP_FRAME_WIDTH, o.device_width);
+      cap->set(cv::CAP_PROP_FRAME_HEIGHT, o.device_height);
+    }
+    if (o.device_fps > 0) cap->set(cv::CAP_PROP_FPS, o.device_fps);
     info.nominal_fps = cap->get(cv::CAP_PROP_FPS);
     return std::unique_ptr<FrameSource>(std::make_unique<VideoSource>(std::move(cap), info, o));
   }

@@ -64,6 +64,10 @@ struct CaptureOptions {
   std::uint64_t max_image_bytes = 30ull << 20;  // per image in a folder
   int max_consecutive_read_failures = 30;   // a corrupt stream ends with an error, not a hang
   double image_dir_fps = 30.0;              // synthetic clock for image folders
+  // Cameras only: the format asked of the driver (0 = the driver's default). A driver may pick the
+  // nearest it supports; SourceInfo and the frames say what it gave.
+  int device_width = 0, device_height = 0;
+  double device_fps = 0;
 };
 
 class FrameSource {

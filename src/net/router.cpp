@@ -61,6 +61,13 @@ Response Response::Text(int status, std::string body, std::string content_type) 
   return r;
 }
 
+Response Response::Streamed(std::string content_type, std::shared_ptr<BodyStream> stream) {
+  Response r;
+  r.content_type = std::move(content_type);
+  r.stream = std::move(stream);
+  return r;
+}
+
 Status Router::Add(Route route) {
   auto bad = [&](const std::string& why) {
     return Status::InvalidInput("route_invalid", std::string(ToString(route.method)) + " " + route.pattern + ": " + why);

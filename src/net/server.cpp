@@ -140,7 +140,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 
   void CloseIfIdle() override {
     asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
-      if (self->idle_) self->CloseSocket();
+      if (self->idle_ || self->body_stream_) self->CloseSocket();
     });
   }
 
@@ -154,6 +154,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 
   void CloseSocket() {
     idle_ = false;
+    if (auto body = std::move(body_stream_)) body->Cancel();  // it drops the Deliver that holds us
     error_code ec;
     Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
     Lowest().socket().close(ec);
@@ -271,7 +272,46 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     ++served_;
     const bool keep_alive = req.keep_alive();
     Response res = Handle(req);
+    if (res.stream) return StartStream(std::move(res));
     Send(std::move(res), !keep_alive);
+  }
+
+  // A streamed body (BodyStream in server.h): the head, then one chunk at a time, then close.
+  void StartStream(Response r) {
+    ++state_->counters.requests;
+    body_stream_ = std::move(r.stream);
+    const unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
+    auto head = std::make_shared<http::response<http::empty_body>>(static_cast<http::status>(r.status), version);
+    head->set(http::field::content_type, r.content_type);
+    head->set(http::field::cache_control, "no-store");
+    head->set("X-Content-Type-Options", "nosniff");
+    for (const auto& [k, v] : r.headers) head->set(k, v);
+    head->keep_alive(false);  // the body ends when the connection does
+    Lowest().expires_after(state_->opts.write_timeout);
+    http::async_write(stream_, *head, [self = this->shared_from_this(), head](error_code ec, std::size_t) { self->OnChunkWritten(ec); });
+  }
+
+  void OnChunkWritten(error_code ec) {
+    if (ec) {
+      if (ec == beast::error::timeout) ++state_->counters.timeouts;
+      return CloseSocket();
+    }
+    if (!body_stream_ || state_->draining->load()) return CloseSocket();
+    Lowest().expires_never();  // waiting for the stream is not the client's time
+    body_stream_->Pull([self = this->shared_from_this()](std::shared_ptr<const std::string> chunk) {
+      asio::post(self->stream_.get_executor(), [self, chunk = std::move(chunk)]() mutable { self->WriteChunk(std::move(chunk)); });
+    });
+  }
+
+  void WriteChunk(std::shared_ptr<const std::string> chunk) {
+    if (!body_stream_) return;  // closed meanwhile
+    if (!chunk) {
+      body_stream_.reset();
+      return DoClose();
+    }
+    Lowest().expires_after(state_->opts.write_timeout);
+    asio::async_write(stream_, asio::buffer(*chunk),
+                      [self = this->shared_from_this(), chunk](error_code ec, std::size_t) { self->OnChunkWritten(ec); });
   }
 
   Response Handle(http::request<http::string_body>& req) {
@@ -366,6 +406,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> res_;
+  std::shared_ptr<BodyStream> body_stream_;  // set while a streamed body is being written
   std::string remote_;
   std::uint64_t id_ = 0;
   int served_ = 0;

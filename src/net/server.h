@@ -72,15 +72,38 @@ struct Request {
   std::optional<std::string> Header(const std::string& name) const;
 };
 
+// A response body that is written as it is produced, for a stream with no end of its own (the
+// kiosk's multipart/x-mixed-replace preview). The server sends the head (no Content-Length,
+// Connection: close), then asks for one chunk at a time and writes it; the body ends when the
+// stream says so, the client goes, a chunk write exceeds write_timeout, or the server drains.
+//  * Pull(deliver) runs on the connection's strand, once the head or the previous chunk is
+//    written. The stream calls `deliver` exactly once, from any thread and never while holding a
+//    lock the I/O threads take, with the next chunk, or with nullptr to end the body. Until then
+//    nothing is written: at most one chunk per connection is ever queued, so a slow client only
+//    gets fewer chunks (the stream decides what it skips) and never holds memory or an I/O thread.
+//  * Cancel() runs on the strand when the connection closes; the stream must then drop the
+//    `deliver` it holds (it keeps the connection alive) and not call it. Calling it anyway is
+//    harmless (ignored).
+//  * While streaming the connection counts as idle for Shutdown: draining closes it at once.
+class BodyStream {
+ public:
+  using Deliver = std::function<void(std::shared_ptr<const std::string> chunk)>;
+  virtual ~BodyStream() = default;
+  virtual void Pull(Deliver deliver) = 0;
+  virtual void Cancel() = 0;
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  std::shared_ptr<BodyStream> stream;  // set: `body` is ignored and the stream is the body
   // {"error":{"code":code,"message":message}} with the status.
   static Response Error(int status, const std::string& code, const std::string& message);
   static Response Json(int status, std::string body);
   static Response Text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  static Response Streamed(std::string content_type, std::shared_ptr<BodyStream> stream);
 };
 
 using Handler = std::function<Response(const Request&)>;

@@ -1,12 +1,8 @@
-// outbox/signing.h — what makes a delivered result provable: canonical JSON, the device's compact
-// JWS (ES256) over it, and the Standard Webhooks 1.0 delivery signature.
+// outbox/signing.h — what makes a delivered result provable: the checks of the device's compact
+// JWS (ES256; the signer is pki/device_identity.h) and the Standard Webhooks 1.0 delivery signature.
 //
 // Contract
-//  * CanonicalJson: RFC 8785 (JCS) style — object members sorted by UTF-16 code units, no
-//    insignificant whitespace, strings escaped minimally (only '"', '\\' and controls < 0x20),
-//    numbers in ECMAScript Number-to-String form (1.0 -> "1", 1e-7 -> "1e-7"). Fails with
-//    "not_canonicalizable" on NaN/Infinity or invalid UTF-8. Integers are written as integers;
-//    callers keep them within ±2^53 so every JSON library reads them back exactly.
+//  * The bytes signed are canonical JSON (pki/canonical_json.h); base64 and SHA-256 come from common/.
 //  * Jws*: compact serialisation, base64url without padding; ES256 signatures are the raw 64-byte
 //    r||s (RFC 7518 §3.4), never DER.
 //  * Webhook*: Standard Webhooks 1.0 — "v1,<base64 HMAC-SHA256(id.timestamp.body)>" keyed with
@@ -27,15 +23,6 @@
 
 namespace veridge::outbox {
 
-Result<std::string> CanonicalJson(const nlohmann::json& value);
-
-std::string Base64Encode(std::string_view bytes);
-std::string Base64UrlEncode(std::string_view bytes);  // no padding
-// Both accept input with or without padding; code "bad_base64".
-Result<std::string> Base64Decode(std::string_view text);
-Result<std::string> Base64UrlDecode(std::string_view text);
-
-std::string Sha256(std::string_view bytes);                 // raw 32 bytes
 std::string HmacSha256(std::string_view key, std::string_view data);  // raw 32 bytes
 
 // ---- Standard Webhooks ----------------------------------------------------------------------

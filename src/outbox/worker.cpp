@@ -7,8 +7,10 @@
 #include <ctime>
 #include <random>
 
+#include "common/base64.h"
 #include "common/crash_point.h"
 #include "common/log.h"
+#include "pki/canonical_json.h"
 
 namespace veridge::outbox {
 namespace {
@@ -201,17 +203,17 @@ Result<RunStats> DeliveryWorker::RunForever(const Sleeper& sleep, const std::fun
   return total;
 }
 
-Result<SignedResult> SignResult(const nlohmann::json& result, const DeviceSigner& signer, std::int64_t now_unix) {
+Result<SignedResult> SignResult(const nlohmann::json& result, const pki::DeviceSigner& signer, std::int64_t now_unix) {
   if (!result.is_object() || result.contains("attestation"))
     return Status::InvalidInput("bad_result", "the result must be a JSON object without an attestation member");
-  auto canon = CanonicalJson(result);
+  auto canon = pki::CanonicalJson(result);
   if (!canon.ok()) return canon.status();
   auto jws = signer.SignJws(*canon);
   if (!jws.ok()) return jws.status();
   nlohmann::json data = result;
   data["attestation"] = *jws;
   nlohmann::json body = {{"type", "verification.completed"}, {"timestamp", Rfc3339(now_unix)}, {"data", data}};
-  auto body_text = CanonicalJson(body);
+  auto body_text = pki::CanonicalJson(body);
   if (!body_text.ok()) return body_text.status();
   std::string id(16, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(id.data()), 16) != 1)

@@ -30,8 +30,8 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "net/https_client.h"
-#include "outbox/device_identity.h"
 #include "outbox/signing.h"
+#include "pki/device_identity.h"
 #include "store/store.h"
 
 namespace veridge::outbox {
@@ -128,6 +128,6 @@ struct SignedResult {
 //                   "data":{...result..., "attestation":"<compact JWS over result_json>"}}.
 // `result` must be an object without an "attestation" member. Codes: not_canonicalizable,
 // bad_result, sign_failed.
-Result<SignedResult> SignResult(const nlohmann::json& result, const DeviceSigner& signer, std::int64_t now_unix);
+Result<SignedResult> SignResult(const nlohmann::json& result, const pki::DeviceSigner& signer, std::int64_t now_unix);
 
 }  // namespace veridge::outbox

@@ -3,6 +3,7 @@
 // through the audit_rows and outbox repositories, in its one transaction.
 #include <mutex>
 
+#include "common/sha256.h"
 #include "store/store_impl.h"
 
 namespace veridge::store {

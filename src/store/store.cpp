@@ -3,7 +3,6 @@
 #include "store/store.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -53,13 +52,6 @@ int HexVal(char c) {
 }
 
 }  // namespace
-
-std::string Sha256Hex(const std::string& bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
-  return ToHex(md, len);
-}
 
 Result<std::string> ReadStoreKey(const std::filesystem::path& key_file) {
   if (key_file.empty())

@@ -528,7 +528,5 @@ Result<std::string> ReadStoreKey(const std::filesystem::path& key_file);
 // Writes a new random 32-byte key to `path` with mode 0600 (fails with `exists` if present), for
 // `veridge keys init` and tests.
 Status GenerateKeyFile(const std::filesystem::path& path);
-// Lowercase hex SHA-256 of bytes (used for evidence references).
-std::string Sha256Hex(const std::string& bytes);
 
 }  // namespace veridge::store

@@ -5,7 +5,7 @@
 
 namespace veridge::verify {
 
-StoreSink::StoreSink(store::Store& store, const outbox::DeviceSigner& signer, std::string endpoint,
+StoreSink::StoreSink(store::Store& store, const pki::DeviceSigner& signer, std::string endpoint,
                      std::string store_path, std::chrono::milliseconds first_attempt_delay, const Clock& clock)
     : store_(store),
       signer_(signer),

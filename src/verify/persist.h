@@ -12,7 +12,7 @@
 #include <string>
 
 #include "common/clock.h"
-#include "outbox/device_identity.h"
+#include "pki/device_identity.h"
 #include "store/store.h"
 #include "verify/verify.h"
 
@@ -21,14 +21,14 @@ namespace veridge::verify {
 class StoreSink final : public ResultSink {
  public:
   // `first_attempt_delay` is [outbox].retry_schedule[0]. None of the references are owned.
-  StoreSink(store::Store& store, const outbox::DeviceSigner& signer, std::string endpoint,
+  StoreSink(store::Store& store, const pki::DeviceSigner& signer, std::string endpoint,
             std::string store_path, std::chrono::milliseconds first_attempt_delay, const Clock& clock);
   // Returns {"stored": <db path>, "webhook_id", "endpoint", "state": "queued", "first_attempt_at"}.
   Result<nlohmann::json> Commit(const SessionResult& result) override;
 
  private:
   store::Store& store_;
-  const outbox::DeviceSigner& signer_;
+  const pki::DeviceSigner& signer_;
   std::string endpoint_;
   std::string store_path_;
   std::chrono::milliseconds first_delay_;

@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "common/sha256.h"
 #include "vision/models.h"
 
 namespace veridge::verify {
@@ -99,7 +100,7 @@ Evidence MakeEvidence(const std::string& kind, const cv::Mat& image, int max_sid
   std::vector<uchar> buf;
   cv::imencode(".jpg", img, buf, {cv::IMWRITE_JPEG_QUALITY, 90});
   Evidence e{kind, "image/jpeg", std::string(buf.begin(), buf.end()), ""};
-  e.sha256 = vision::Sha256Hex(e.bytes);
+  e.sha256 = Sha256Hex(e.bytes);
   return e;
 }
 

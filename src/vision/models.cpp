@@ -6,6 +6,7 @@
 
 #include "common/files.h"
 #include "common/hex.h"
+#include "common/sha256.h"
 
 namespace veridge::vision {
 
@@ -33,13 +34,6 @@ Result<std::string> Sha256OfFile(const std::filesystem::path& path) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), md, &len);
-  return ToHex(md, len);
-}
-
-std::string Sha256Hex(std::string_view bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
   return ToHex(md, len);
 }
 

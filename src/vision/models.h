@@ -48,9 +48,6 @@ Result<std::filesystem::path> ResolveModel(const std::filesystem::path& dir, std
 Result<std::string> ReadModel(const std::filesystem::path& dir, std::string_view file, bool verify = true,
                               std::uint64_t max_bytes = 256ull << 20);
 
-// Lower-case hex sha256 of a buffer.
-std::string Sha256Hex(std::string_view bytes);
-
 // File names used by this module (as in the manifest).
 inline constexpr std::string_view kDescriptorModelFile = "dlib_face_recognition_resnet_model_v1.dat";
 inline constexpr std::string_view kLandmarkModelFile = "shape_predictor_68_face_landmarks.dat";

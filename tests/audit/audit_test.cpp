@@ -1,5 +1,6 @@
 // Audit chain: appends through the real encrypted store; tampering done with raw SQL on the same
 // encrypted file (as someone holding the key could), after dropping the append-only triggers.
+#include "common/sha256.h"
 #include "store/store_fixture.h"
 
 using namespace veridge;
@@ -46,7 +47,7 @@ TEST_CASE("canonical bytes are length-prefixed and the hash is SHA-256 over them
   e.prev_hash = std::string(64, '0');
   CHECK(audit::CanonicalBytes(e) == "veridge-audit-v1;1:7;2:42;5:kiosk;3:a;b;3:s:1;2:{};64:" + std::string(64, '0') + ";");
   // Known SHA-256 of "abc" pins the hash function itself.
-  CHECK(store::Sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(veridge::Sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   // Moving bytes between fields changes the hash (no ambiguity from concatenation).
   auto e2 = e;
   e2.action = "a";

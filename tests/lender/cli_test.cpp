@@ -8,7 +8,7 @@
 
 #include "audit/audit.h"
 #include "lender/lender_fixture.h"
-#include "outbox/device_identity.h"
+#include "pki/device_identity.h"
 #include "outbox/signing.h"
 #include "outbox/worker.h"
 #include "store/store.h"
@@ -56,7 +56,7 @@ unsigned Mode(const std::filesystem::path& p) {
 
 // Commits decisions straight into the store the config names, as verify/ would.
 std::vector<outbox::SignedResult> CommitDecisions(const TempDir& dir, const std::string& url, int n) {
-  auto signer = outbox::DeviceSigner::Load(dir / "keys/device.key", dir / "keys/device-chain.pem").value();
+  auto signer = pki::DeviceSigner::Load(dir / "keys/device.key", dir / "keys/device-chain.pem").value();
   store::StoreOptions so;
   so.path = dir / "veridge.db";
   so.key_file = dir / "keys/store.key";
@@ -82,10 +82,10 @@ std::vector<outbox::SignedResult> CommitDecisions(const TempDir& dir, const std:
 }
 
 // A config and its keys (keys init) in dir; returns the device's signer.
-outbox::DeviceSigner KeysInit(const TempDir& dir) {
+pki::DeviceSigner KeysInit(const TempDir& dir) {
   WriteConfig(dir, "https://127.0.0.1:9/h", dir / "ca.pem");
   REQUIRE(Veridge("keys init --config " + Q(dir / "veridge.toml")).rc == 0);
-  return outbox::DeviceSigner::Load(dir / "keys/device.key", dir / "keys/device-chain.pem").value();
+  return pki::DeviceSigner::Load(dir / "keys/device.key", dir / "keys/device-chain.pem").value();
 }
 
 // The lender's webhook secret as keys init wrote it.
@@ -96,13 +96,13 @@ outbox::WebhookSecret LenderSecret(const TempDir& dir) {
 }
 
 // A device key and certificate under a dev CA of their own: an impostor the lender must not trust.
-outbox::DeviceSigner ImpostorDevice(const TempDir& where) {
-  outbox::KeysInitOptions ko;
+pki::DeviceSigner ImpostorDevice(const TempDir& where) {
+  pki::KeysInitOptions ko;
   ko.device_id = "impostor";
   ko.device_key_file = where / "k";
   ko.device_cert_chain = where / "c.pem";
-  REQUIRE(outbox::InitKeys(ko, SystemClock::Instance()).ok());
-  return outbox::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain).value();
+  REQUIRE(pki::InitKeys(ko, SystemClock::Instance()).ok());
+  return pki::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain).value();
 }
 
 // NAME.body and NAME.headers in dir: one delivery of `body`, signed with the lender secret at ts.
@@ -243,7 +243,7 @@ TEST_CASE("veridge webhook verify never says valid without a trust decision abou
   TempDir forger;
   auto fake = ImpostorDevice(forger);
   const auto now = SystemClock::Instance().NowUnixSeconds();
-  auto write_delivery = [&](const std::string& name, const outbox::DeviceSigner& signer) {
+  auto write_delivery = [&](const std::string& name, const pki::DeviceSigner& signer) {
     auto sr = outbox::SignResult({{"session_id", name}, {"decision", "approved"}}, signer, now).value();
     WriteDelivery(dir, name, sr.webhook_id, sr.body, now);
   };

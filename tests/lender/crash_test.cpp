@@ -18,7 +18,7 @@
 #include "audit/audit.h"
 #include "common/crash_point.h"
 #include "lender/lender_fixture.h"
-#include "outbox/device_identity.h"
+#include "pki/device_identity.h"
 #include "outbox/worker.h"
 #include "store/store.h"
 
@@ -71,7 +71,7 @@ TEST_CASE("SIGKILLed outbox runs lose no committed decision and never change a w
   NodeReceiver rx;
   REQUIRE(rx.Start({pki.server_cert(), pki.server_key(), dir / "keys/lender.whsec", dir / "keys/dev-ca.pem", dir / "rx.log", "normal", {}}) == "");
 
-  auto signer = outbox::DeviceSigner::Load(dir / "keys/device.key", dir / "keys/device-chain.pem").value();
+  auto signer = pki::DeviceSigner::Load(dir / "keys/device.key", dir / "keys/device-chain.pem").value();
   store::StoreOptions so;
   so.path = dir / "veridge.db";
   so.key_file = dir / "keys/store.key";

@@ -9,7 +9,7 @@
 
 #include "audit/audit.h"
 #include "lender/lender_fixture.h"
-#include "outbox/device_identity.h"
+#include "pki/device_identity.h"
 #include "outbox/signing.h"
 #include "outbox/worker.h"
 #include "store/store.h"
@@ -28,7 +28,7 @@ struct Rig {
   LenderPki pki;
   NodeReceiver receiver;
   std::string skip, error;
-  std::optional<outbox::DeviceSigner> signer;
+  std::optional<pki::DeviceSigner> signer;
   std::unique_ptr<store::Store> db;
   std::filesystem::path secret_file;
 
@@ -36,14 +36,14 @@ struct Rig {
     skip = NodeMissingReason();
     if (!skip.empty()) return;
     if (!MakeLenderPki(dir / "pki", &pki)) { error = "test PKI generation failed"; return; }
-    outbox::KeysInitOptions ko;
+    pki::KeysInitOptions ko;
     ko.device_id = "kiosk-e2e";
     ko.device_key_file = dir / "keys/device.key";
     ko.device_cert_chain = dir / "keys/device-chain.pem";
     ko.store_key_file = dir / "keys/store.key";
-    auto init = outbox::InitKeys(ko, SystemClock::Instance());
+    auto init = pki::InitKeys(ko, SystemClock::Instance());
     if (!init.ok()) { error = init.status().ToString(); return; }
-    auto s = outbox::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain);
+    auto s = pki::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain);
     if (!s.ok()) { error = s.status().ToString(); return; }
     signer = std::move(*s);
     store::StoreOptions so;
@@ -185,12 +185,12 @@ TEST_CASE("A device chain from another CA is rejected by the lender") {
   RIG_READY(rig);
   // Re-key the device under a different dev CA; the receiver trusts only the first one.
   TempDir other;
-  outbox::KeysInitOptions ko;
+  pki::KeysInitOptions ko;
   ko.device_id = "impostor";
   ko.device_key_file = other / "device.key";
   ko.device_cert_chain = other / "chain.pem";
-  REQUIRE(outbox::InitKeys(ko, SystemClock::Instance()).ok());
-  rig.signer = outbox::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain).value();
+  REQUIRE(pki::InitKeys(ko, SystemClock::Instance()).ok());
+  rig.signer = pki::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain).value();
   const auto now = SystemClock::Instance().NowUnixSeconds();
   rig.Commit("s-imp", now);
   auto client = rig.Client();

@@ -482,3 +482,121 @@ TEST_CASE("server: 100 concurrent clients are all answered") {
   CHECK(answered == kClients);
   CHECK(s.stats().rejected_connections == 0);
 }
+
+namespace {
+
+// A streamed body for the tests: chunk n is "part-<n>;" (padded to `pad` bytes) up to `limit`
+// chunks, then the end; `hold` keeps each Deliver until Cancel (a stream with nothing to say).
+class TestStream final : public BodyStream {
+ public:
+  TestStream(int limit, std::size_t pad, bool hold) : limit_(limit), pad_(pad), hold_(hold) {}
+  void Pull(Deliver deliver) override {
+    const int n = ++pulls;
+    if (hold_) {
+      std::lock_guard<std::mutex> lock(mu_);
+      held_ = std::move(deliver);
+      return;
+    }
+    if (n > limit_) return deliver(nullptr);
+    std::string chunk = "part-" + std::to_string(n) + ";";
+    if (chunk.size() < pad_) chunk.resize(pad_, '.');
+    deliver(std::make_shared<const std::string>(std::move(chunk)));
+  }
+  void Cancel() override {
+    cancelled = true;
+    std::lock_guard<std::mutex> lock(mu_);
+    held_ = nullptr;
+  }
+  std::atomic<int> pulls{0};
+  std::atomic<bool> cancelled{false};
+
+ private:
+  int limit_;
+  std::size_t pad_;
+  bool hold_;
+  std::mutex mu_;
+  Deliver held_;
+};
+
+struct StreamingServer {
+  Server server;
+  int port = 0;
+  std::mutex mu;
+  std::shared_ptr<TestStream> last;
+  StreamingServer(const ListenerOptions& o, int limit, std::size_t pad, bool hold) {
+    auto r = TestRouter();
+    REQUIRE(r->Add({Method::kGet, "/stream", "a streamed body", [this, limit, pad, hold](const Request&) {
+                      auto s = std::make_shared<TestStream>(limit, pad, hold);
+                      std::lock_guard<std::mutex> lock(mu);
+                      last = s;
+                      return Response::Streamed("text/plain", s);
+                    }}).ok());
+    auto b = server.Listen(o, r);
+    REQUIRE(b.ok());
+    port = b->port;
+    server.Start();
+  }
+  std::shared_ptr<TestStream> stream() {
+    std::lock_guard<std::mutex> lock(mu);
+    return last;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("server streaming: a streamed body is written chunk by chunk with no length, then the connection closes") {
+  StreamingServer s(Plain(), 5, 0, false);
+  RawConn c(s.port);
+  REQUIRE(c.Send(c.Request("GET", "/stream")));
+  auto r = c.Read(5000);  // no Content-Length: read to the close
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->header("content-type") == "text/plain");
+  CHECK(r->header("content-length").empty());
+  CHECK(r->header("cache-control") == "no-store");
+  CHECK(r->header("connection") == "close");
+  CHECK(r->body == "part-1;part-2;part-3;part-4;part-5;");
+  CHECK(s.stream()->pulls == 6);
+  // The server is still fine for ordinary requests.
+  auto h = RawRequest(s.port, "GET", "/hello");
+  REQUIRE(h);
+  CHECK(h->status == 200);
+}
+
+TEST_CASE("server streaming: a client that stops reading is cut at the write timeout and the stream is cancelled") {
+  auto o = Plain();
+  o.write_timeout = Ms(300);
+  StreamingServer s(o, 1000000, 256 * 1024, false);
+  RawConn c(s.port);
+  REQUIRE(c.Send(c.Request("GET", "/stream")));
+  // Never read: the socket buffers fill, the next chunk write times out.
+  REQUIRE(Eventually([&] { return s.stream() && s.stream()->cancelled.load(); }, 5000));
+  const int pulls = s.stream()->pulls;
+  CHECK(pulls < 200);  // bounded by the socket buffers: one chunk in flight, never a queue
+  CHECK(Eventually([&] { return s.server.Stats().at(0).timeouts >= 1; }));
+  CHECK(Eventually([&] { return s.server.Stats().at(0).open_connections == 0; }));
+}
+
+TEST_CASE("server streaming: a client that goes away cancels the stream, and shutdown closes a waiting stream at once") {
+  SECTION("client goes away") {
+    StreamingServer s(Plain(), 1000000, 1024, false);
+    {
+      RawConn c(s.port);
+      REQUIRE(c.Send(c.Request("GET", "/stream")));
+      REQUIRE(c.ReadUntilCount("part-", 3, 5000));
+    }
+    CHECK(Eventually([&] { return s.stream()->cancelled.load(); }, 3000));
+    CHECK(Eventually([&] { return s.server.Stats().at(0).open_connections == 0; }));
+  }
+  SECTION("shutdown") {
+    StreamingServer s(Plain(), 0, 0, /*hold=*/true);
+    RawConn c(s.port);
+    REQUIRE(c.Send(c.Request("GET", "/stream")));
+    REQUIRE(Eventually([&] { return s.stream() && s.stream()->pulls == 1; }));
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK(s.server.Shutdown(Ms(5000)));  // closed as idle, not aborted at the deadline
+    CHECK(std::chrono::steady_clock::now() - t0 < Ms(1000));
+    CHECK(s.stream()->cancelled);
+    CHECK(c.ClosedWithin(1000));
+  }
+}

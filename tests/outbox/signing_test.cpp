@@ -2,8 +2,12 @@
 
 #include <limits>
 
+#include "common/base64.h"
+#include "dev_signer.h"
 #include "outbox/signing.h"
+#include "support/test_support.h"
 
+using namespace veridge;
 using namespace veridge::outbox;
 using nlohmann::json;
 
@@ -69,53 +73,33 @@ TEST_CASE("WebhookSecret refuses malformed secrets and generates usable ones") {
   CHECK(WebhookSecret::Generate() != gen);
 }
 
-TEST_CASE("CanonicalJson sorts members by UTF-16 code units and strips whitespace (RFC 8785 3.2.3)") {
-  // RFC 8785's sorting example: the emoji (surrogate pair D83D DE00) sorts before U+FB33 in
-  // UTF-16 although its UTF-8 bytes sort after.
-  json j = json::parse(R"({"\u20ac":"Euro Sign","\r":"Carriage Return","\ufb33":"Hebrew Letter Dalet With Dagesh",
-    "1":"One","\ud83d\ude00":"Emoji: Grinning Face","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis"})");
-  auto c = CanonicalJson(j);
-  REQUIRE(c.ok());
-  const std::string& s = *c;
-  size_t p_cr = s.find("\\r"), p_1 = s.find("\"1\""), p_80 = s.find("\xc2\x80"), p_o = s.find("\xc3\xb6"),
-         p_eur = s.find("\xe2\x82\xac"), p_emoji = s.find("\xf0\x9f\x98\x80"), p_dalet = s.find("\xef\xac\xb3");
-  CHECK(p_cr < p_1);
-  CHECK(p_1 < p_80);
-  CHECK(p_80 < p_o);
-  CHECK(p_o < p_eur);
-  CHECK(p_eur < p_emoji);
-  CHECK(p_emoji < p_dalet);
-  CHECK(s.rfind("{\"\\r\":\"Carriage Return\",\"1\":\"One\",", 0) == 0);  // no whitespace between tokens
-  CHECK(json::parse(s) == j);
-}
-
-TEST_CASE("CanonicalJson writes numbers the ECMAScript way and escapes minimally") {
-  auto canon = [](const json& j) { return CanonicalJson(j).value(); };
-  CHECK(canon(json::parse(R"({"b":[1.0, 4.50, 0.002, 1e30, 1e-7, 0.000001, 1e21, 123456789012345680000.0, -0.0, 5e-324, 333333333.3333333, 1E+30]})")) ==
-        R"({"b":[1,4.5,0.002,1e+30,1e-7,0.000001,1e+21,123456789012345680000,0,5e-324,333333333.3333333,1e+30]})");
-  CHECK(canon(json::parse(R"({"z":2432232314,"a":-7,"m":true,"n":null})")) == R"({"a":-7,"m":true,"n":null,"z":2432232314})");
-  CHECK(canon(json::parse(R"(["\u20ac$\u000f\nA'B\"\\\\\"/"])")) == "[\"\xe2\x82\xac$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"]");
-  CHECK(CanonicalJson(json(std::nan(""))).status().code() == "not_canonicalizable");
-  CHECK(CanonicalJson(json(std::string("\xff\xfe"))).status().code() == "not_canonicalizable");
-}
-
-TEST_CASE("Base64 and base64url round-trip and reject foreign characters") {
-  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\xff\xfe\x00\x01", 4)}) {
-    CHECK(Base64Decode(Base64Encode(s)).value() == s);
-    CHECK(Base64UrlDecode(Base64UrlEncode(s)).value() == s);
-    CHECK(Base64UrlEncode(s).find('=') == std::string::npos);
-  }
-  CHECK(Base64Encode("foobar") == "Zm9vYmFy");
-  CHECK(Base64Encode("fo") == "Zm8=");
-  CHECK(Base64UrlEncode("\xfb\xff") == "-_8");
-  CHECK(Base64Decode("-_8").status().code() == "bad_base64");
-  CHECK(Base64UrlDecode("+/8").status().code() == "bad_base64");
-}
-
 TEST_CASE("DecodeJws rejects malformed compact serialisations") {
   CHECK(DecodeJws("abc").status().code() == "bad_jws");
   CHECK(DecodeJws("a.b.c.d").status().code() == "bad_jws");
   CHECK(DecodeJws("e30.e30.***").status().code() == "bad_jws");
   CHECK(DecodeJws("WzFd.e30.AA").status().code() == "bad_jws");  // header "[1]" is not an object
   CHECK(VerifyJwsWithX5c("e30.e30.AA").status().code() == "unsupported_alg");
+}
+
+TEST_CASE("VerifyJwsWithX5c accepts the device signer's ES256 JWS with raw r||s, and tampering breaks it") {
+  veridge::testing::TempDir dir;
+  auto signer = outbox::testing::DevSigner(dir.path());
+  const std::string payload = R"({"decision":"approved","session_id":"s-1"})";
+  auto jws = signer.SignJws(payload);
+  REQUIRE(jws.ok());
+  auto verified = VerifyJwsWithX5c(*jws);
+  REQUIRE(verified.ok());
+  CHECK(verified->payload == payload);
+  CHECK(verified->signature.size() == 64);
+  CHECK(verified->header["alg"] == "ES256");
+  CHECK(verified->header["kid"] == signer.kid());
+  CHECK(verified->header["x5c"].size() == 2);
+  // ECDSA is randomised: two signatures differ, both verify.
+  auto jws2 = signer.SignJws(payload);
+  CHECK(*jws2 != *jws);
+  CHECK(VerifyJwsWithX5c(*jws2).ok());
+  // Swap in another payload, keep the signature.
+  auto dot1 = jws->find('.'), dot2 = jws->rfind('.');
+  std::string forged = jws->substr(0, dot1 + 1) + Base64UrlEncode(R"({"decision":"rejected","session_id":"s-1"})") + jws->substr(dot2);
+  CHECK(VerifyJwsWithX5c(forged).status().code() == "signature_mismatch");
 }

@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include "dev_signer.h"
 #include "fakes.h"
 #include "outbox/worker.h"
+#include "pki/canonical_json.h"
 #include "support/test_support.h"
 
 using namespace veridge;
@@ -159,29 +161,23 @@ TEST_CASE("A leased row is not sent twice while its lease runs, and comes back a
 
 TEST_CASE("SignResult builds a canonical body whose attestation signs exactly the data") {
   veridge::testing::TempDir dir;
-  KeysInitOptions ko;
-  ko.device_id = "kiosk-test";
-  ko.device_key_file = dir / "device.key";
-  ko.device_cert_chain = dir / "chain.pem";
-  REQUIRE(InitKeys(ko, SystemClock::Instance()).ok());
-  auto signer = DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain);
-  REQUIRE(signer.ok());
+  auto signer = DevSigner(dir.path());
   nlohmann::json result = {{"session_id", "s-42"}, {"decision", "approved"}, {"score", 0.25},
                            {"evidence", {{{"kind", "best_frame"}, {"sha256", std::string(64, 'a')}}}}};
-  auto signed_result = SignResult(result, *signer, 1'800'000'000);
+  auto signed_result = SignResult(result, signer, 1'800'000'000);
   REQUIRE(signed_result.ok());
   CHECK(signed_result->webhook_id.rfind("msg_", 0) == 0);
   CHECK(signed_result->webhook_id.size() == 4 + 22);
   auto body = nlohmann::json::parse(signed_result->body);
   CHECK(body["type"] == "verification.completed");
   CHECK(body["timestamp"] == "2027-01-15T08:00:00Z");
-  CHECK(CanonicalJson(body).value() == signed_result->body);
+  CHECK(pki::CanonicalJson(body).value() == signed_result->body);
   auto jws = VerifyJwsWithX5c(body["data"]["attestation"].get<std::string>());
   REQUIRE(jws.ok());
   CHECK(jws->payload == signed_result->result_json);
   auto data = body["data"];
   data.erase("attestation");
   CHECK(nlohmann::json::parse(jws->payload) == data);
-  CHECK(SignResult(nlohmann::json::array(), *signer, 0).status().code() == "bad_result");
-  CHECK(SignResult({{"attestation", "x"}}, *signer, 0).status().code() == "bad_result");
+  CHECK(SignResult(nlohmann::json::array(), signer, 0).status().code() == "bad_result");
+  CHECK(SignResult({{"attestation", "x"}}, signer, 0).status().code() == "bad_result");
 }

@@ -8,6 +8,7 @@
 #include "common/files.h"
 #include <thread>
 
+#include "common/sha256.h"
 #include "store/store_fixture.h"
 
 using namespace veridge;
@@ -82,7 +83,7 @@ TEST_CASE("a decision is stored whole: session / factors / evidence / descriptor
   REQUIRE(ev.ok());
   REQUIRE(ev->size() == 1);
   CHECK(ev->at(0).data == jpeg);
-  CHECK(ev->at(0).sha256 == store::Sha256Hex(jpeg));
+  CHECK(ev->at(0).sha256 == veridge::Sha256Hex(jpeg));
   CHECK(ev->at(0).sha256.size() == 64);
   auto ds = s->GetDescriptors("sess-1");
   REQUIRE(ds.ok());

@@ -1,6 +1,7 @@
 // The API token repository (store/tokens.cpp) and its migration (schema version 2).
 #include <catch2/catch.hpp>
 
+#include "common/sha256.h"
 #include "store/store_fixture.h"
 
 using namespace veridge;
@@ -9,7 +10,7 @@ using namespace veridge::testing;
 namespace {
 
 store::ApiTokenRecord Token(const std::string& id, const std::string& secret) {
-  return {id, "lender", store::Sha256Hex(secret), 1'800'000'000, std::nullopt};
+  return {id, "lender", veridge::Sha256Hex(secret), 1'800'000'000, std::nullopt};
 }
 
 }  // namespace
@@ -23,18 +24,18 @@ TEST_CASE("store tokens: only a 64-hex SHA-256 is accepted, then find, list, rev
   REQUIRE(s->AddApiToken(Token("tok_1", "secret-one"), "test").ok());
   CHECK(s->AddApiToken(Token("tok_1", "secret-two"), "test").code() == "duplicate");
   CHECK(s->AddApiToken(Token("tok_2", "secret-one"), "test").code() == "duplicate");
-  auto found = s->FindApiTokenByHash(store::Sha256Hex("secret-one"));
+  auto found = s->FindApiTokenByHash(veridge::Sha256Hex("secret-one"));
   REQUIRE(found.ok());
   REQUIRE(found->has_value());
   CHECK((*found)->id == "tok_1");
-  auto none = s->FindApiTokenByHash(store::Sha256Hex("secret-two"));
+  auto none = s->FindApiTokenByHash(veridge::Sha256Hex("secret-two"));
   REQUIRE(none.ok());
   CHECK_FALSE(none->has_value());
   auto junk = s->FindApiTokenByHash("not hex");
   REQUIRE(junk.ok());
   CHECK_FALSE(junk->has_value());
   REQUIRE(s->RevokeApiToken("tok_1", 1'800'000'050, "test").ok());
-  found = s->FindApiTokenByHash(store::Sha256Hex("secret-one"));
+  found = s->FindApiTokenByHash(veridge::Sha256Hex("secret-one"));
   REQUIRE(found.ok());
   REQUIRE((*found)->revoked_at);
   CHECK(*(*found)->revoked_at == 1'800'000'050);

@@ -108,6 +108,19 @@ class RawConn {
     return closed_;
   }
 
+  // Reads until `needle` has arrived `count` times in what was read (true), or until the timeout or
+  // the close (false). Everything read so far stays in buffered(); for streamed bodies.
+  bool ReadUntilCount(const std::string& needle, int count, int timeout_ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (true) {
+      int seen = 0;
+      for (std::size_t at = buf_.find(needle); at != std::string::npos; at = buf_.find(needle, at + needle.size())) ++seen;
+      if (seen >= count) return true;
+      if (!Fill(deadline)) return false;
+    }
+  }
+  const std::string& buffered() const { return buf_; }
+
   std::string Request(const std::string& method, const std::string& path, const std::string& body = "",
                       const std::string& extra_headers = "") {
     std::string r = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers;

@@ -1,5 +1,6 @@
 // verify/persist: a finished session lands in the real encrypted store, signed and queued, in one
 // transaction. No face models needed: the session result is built by hand.
+#include "common/sha256.h"
 #include "verify/persist.h"
 
 #include "audit/audit.h"
@@ -23,7 +24,7 @@ verify::SessionResult SampleResult() {
   face.detail = {{"distance", 0.41}, {"similarity", 0.795}, {"threshold", 0.6}, {"matched", true}};
   r.factors.push_back(face);
   r.evidence.push_back({"capture_chip", "image/jpeg", std::string("\xFF\xD8\xFF\xE0 fake jpeg bytes", 20), ""});
-  r.evidence.back().sha256 = vision::Sha256Hex(r.evidence.back().bytes);
+  r.evidence.back().sha256 = veridge::Sha256Hex(r.evidence.back().bytes);
   r.templates.push_back({"face_probe", std::string(512, '\x42')});
   return r;
 }
@@ -31,15 +32,15 @@ verify::SessionResult SampleResult() {
 // A device identity, a store key and an opened encrypted store in a temp dir.
 struct SinkFixture {
   SinkFixture() {
-    outbox::KeysInitOptions ko;
+    pki::KeysInitOptions ko;
     ko.device_id = "test-kiosk";
     ko.device_key_file = dir / "device.key";
     ko.device_cert_chain = dir / "device-chain.pem";
     ko.store_key_file = dir / "store.key";
-    REQUIRE(outbox::InitKeys(ko, SystemClock::Instance()).ok());
-    auto loaded = outbox::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain);
+    REQUIRE(pki::InitKeys(ko, SystemClock::Instance()).ok());
+    auto loaded = pki::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain);
     REQUIRE(loaded.ok());
-    signer = std::make_unique<outbox::DeviceSigner>(std::move(*loaded));
+    signer = std::make_unique<pki::DeviceSigner>(std::move(*loaded));
     so.path = dir / "veridge.db";
     so.key_file = ko.store_key_file;
     so.create_if_missing = true;  // as keys init would
@@ -50,7 +51,7 @@ struct SinkFixture {
   }
   testing::TempDir dir;
   store::StoreOptions so;
-  std::unique_ptr<outbox::DeviceSigner> signer;
+  std::unique_ptr<pki::DeviceSigner> signer;
   std::unique_ptr<store::Store> db;
 };
 

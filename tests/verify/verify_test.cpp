@@ -1,4 +1,5 @@
 // verify/: whole sessions on real faces and a real clip, through the real models.
+#include "common/sha256.h"
 #include "verify/verify.h"
 
 #include <opencv2/imgcodecs.hpp>
@@ -56,7 +57,7 @@ TEST_CASE("Same person: the face factor passes and the session is approved") {
   CHECK(j["session_id"].get<std::string>().size() == 36);
   // Evidence is referenced by hash only: no image bytes and no descriptor in the result document.
   REQUIRE(j["evidence"].size() == 3);
-  for (const auto& e : r->evidence) CHECK(e.sha256 == vision::Sha256Hex(e.bytes));
+  for (const auto& e : r->evidence) CHECK(e.sha256 == veridge::Sha256Hex(e.bytes));
   CHECK(j.dump().find("embedding") == std::string::npos);
   CHECK(j.dump().size() < 8000);
   CHECK(r->templates.size() >= 2);  // reference + probe descriptors, for the encrypted store only

@@ -31,7 +31,7 @@
 #include "audit/audit.h"
 #include "common/log.h"
 #include "net/https_client.h"
-#include "outbox/device_identity.h"
+#include "pki/device_identity.h"
 #include "outbox/signing.h"
 #include "outbox/worker.h"
 #include "store/store.h"
@@ -110,7 +110,7 @@ class TimingTransport final : public net::HttpTransport {
   net::HttpTransport& inner_;
 };
 
-store::DecisionRecord Decision(const outbox::DeviceSigner& signer, const std::string& sid, const std::string& url,
+store::DecisionRecord Decision(const pki::DeviceSigner& signer, const std::string& sid, const std::string& url,
                                std::string* webhook_id) {
   const auto now = SystemClock::Instance().NowUnixSeconds();
   json result = {{"session_id", sid}, {"device_id", "bench"}, {"decision", "approved"}, {"reasons", json::array()},
@@ -158,14 +158,14 @@ int main(int argc, char** argv) {
   };
   std::string cmd = "bash '" + std::string(VERIDGE_SOURCE_DIR) + "/tests/lender/make-test-pki.sh' '" + (dir / "pki").string() + "'";
   if (std::system(cmd.c_str()) != 0) return fail("test PKI generation failed");
-  outbox::KeysInitOptions ko;
+  pki::KeysInitOptions ko;
   ko.device_id = "bench";
   ko.device_key_file = dir / "keys/device.key";
   ko.device_cert_chain = dir / "keys/device-chain.pem";
   ko.store_key_file = dir / "keys/store.key";
-  if (!outbox::InitKeys(ko, SystemClock::Instance()).ok()) return fail("keys init failed");
+  if (!pki::InitKeys(ko, SystemClock::Instance()).ok()) return fail("keys init failed");
   std::ofstream(dir / "lender.whsec") << kSecret << "\n";
-  auto signer = outbox::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain).value();
+  auto signer = pki::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain).value();
   Receiver rx;
   if (!rx.Start(dir, mode)) return fail("could not start the Node receiver (node, tools/setup-node.sh)");
   const std::string url = "https://127.0.0.1:" + std::to_string(rx.port) + "/hooks/veridge";

@@ -18,93 +18,52 @@ CRL_NU=20360101000000Z
 ec_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
 rsa_key() { openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:"$2" -out "$1.key" 2>/dev/null; }
 
+# ext_section NAME BASIC_CONSTRAINTS KEY_USAGE [eku=LIST] [ski=VALUE] [aki=VALUE] [LINE]...
+# One [NAME] section of ext.cnf, the extensions `openssl ca -extensions NAME` writes into a
+# certificate. basicConstraints and keyUsage are always critical; subjectKeyIdentifier defaults to
+# hash and authorityKeyIdentifier to keyid:always ("aki=" with no value: no AKI line at all, as for
+# a self-signed root; "none": the extension is refused). Every other LINE ("key = value") follows.
+ext_section() {
+  local name=$1 bc=$2 ku=$3 eku="" ski=hash aki=keyid:always arg
+  local extra=()
+  shift 3
+  for arg in "$@"; do
+    case $arg in
+      eku=*) eku=${arg#eku=} ;;
+      ski=*) ski=${arg#ski=} ;;
+      aki=*) aki=${arg#aki=} ;;
+      *) extra+=("$arg") ;;
+    esac
+  done
+  echo "[$name]"
+  echo "basicConstraints = critical,$bc"
+  echo "keyUsage = critical,$ku"
+  if [ -n "$eku" ]; then echo "extendedKeyUsage = $eku"; fi
+  echo "subjectKeyIdentifier = $ski"
+  if [ -n "$aki" ]; then echo "authorityKeyIdentifier = $aki"; fi
+  if [ ${#extra[@]} -gt 0 ]; then printf '%s\n' "${extra[@]}"; fi
+}
+
 # Extension sections used by `openssl ca` (one config file, sections chosen per certificate).
-cat > ext.cnf <<'EOF'
-[ca_root]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[ca_int]
-basicConstraints = critical,CA:TRUE,pathlen:0
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-[ca_any]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-[ca_nc]
-basicConstraints = critical,CA:TRUE,pathlen:0
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-nameConstraints = critical,permitted;DNS:example.com,permitted;email:example.com
-[ca_noaki]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = none
-authorityKeyIdentifier = none
-[client]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = clientAuth,emailProtection
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-subjectAltName = email:alice@example.com,DNS:alice.example.com
-[client_noaki]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-subjectAltName = email:noaki@example.com
-authorityKeyIdentifier = none
-[server]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-subjectAltName = DNS:lender.example.com,IP:192.0.2.10
-[server_cn_only]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-[bad_ku]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,keyEncipherment
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-subjectAltName = email:bob@example.com
-[ca_leaf]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,digitalSignature,keyCertSign
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-[nc_leaf]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-subjectAltName = DNS:evil.test
-[unknown_critical]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-1.3.6.1.4.1.55555.1 = critical,ASN1:UTF8String:must-understand
-[loop_leaf]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-subjectKeyIdentifier = none
-authorityKeyIdentifier = none
-EOF
+{
+  ext_section ca_root CA:TRUE keyCertSign,cRLSign aki=
+  ext_section ca_int CA:TRUE,pathlen:0 keyCertSign,cRLSign
+  ext_section ca_any CA:TRUE keyCertSign,cRLSign
+  ext_section ca_nc CA:TRUE,pathlen:0 keyCertSign,cRLSign \
+    "nameConstraints = critical,permitted;DNS:example.com,permitted;email:example.com"
+  ext_section ca_noaki CA:TRUE keyCertSign,cRLSign ski=none aki=none
+  ext_section client CA:FALSE digitalSignature eku=clientAuth,emailProtection \
+    "subjectAltName = email:alice@example.com,DNS:alice.example.com"
+  ext_section client_noaki CA:FALSE digitalSignature eku=clientAuth aki=none "subjectAltName = email:noaki@example.com"
+  ext_section server CA:FALSE digitalSignature eku=serverAuth "subjectAltName = DNS:lender.example.com,IP:192.0.2.10"
+  ext_section server_cn_only CA:FALSE digitalSignature eku=serverAuth
+  ext_section bad_ku CA:FALSE keyEncipherment eku=clientAuth "subjectAltName = email:bob@example.com"
+  ext_section ca_leaf CA:TRUE digitalSignature,keyCertSign eku=clientAuth
+  ext_section nc_leaf CA:FALSE digitalSignature eku=clientAuth "subjectAltName = DNS:evil.test"
+  ext_section unknown_critical CA:FALSE digitalSignature eku=clientAuth \
+    "1.3.6.1.4.1.55555.1 = critical,ASN1:UTF8String:must-understand"
+  ext_section loop_leaf CA:FALSE digitalSignature ski=none aki=none
+} > ext.cnf
 
 # ca_init NAME: an `openssl ca` database for the CA whose key/cert are NAME.key/NAME.pem.
 ca_init() {

@@ -1,4 +1,4 @@
-#include "outbox/device_identity.h"
+#include "pki/device_identity.h"
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
@@ -12,24 +12,24 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/base64.h"
 #include "common/files.h"
-#include "pki/pki.h"
 #include "common/log.h"
-#include "outbox/signing.h"
+#include "common/sha256.h"
+#include "pki/canonical_json.h"
+#include "pki/ossl.h"
+#include "pki/pki.h"
 
-namespace veridge::outbox {
+namespace veridge::pki {
 namespace {
 
-struct PkeyFree { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
-struct X509Free { void operator()(X509* p) const { X509_free(p); } };
-struct BioFree { void operator()(BIO* p) const { BIO_free(p); } };
-struct MdCtxFree { void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); } };
-struct SigFree { void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); } };
-struct ReqFree { void operator()(X509_REQ* p) const { X509_REQ_free(p); } };
-struct BnFree { void operator()(BIGNUM* p) const { BN_free(p); } };
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using Cert = std::unique_ptr<X509, X509Free>;
-using Bio = std::unique_ptr<BIO, BioFree>;
+// pki/ossl.h's owners for the handles the rest of pki/ uses too; these three only here.
+using Pkey = ossl::PkeyPtr;
+using Cert = ossl::X509Ptr;
+using Bio = ossl::BioPtr;
+using BnPtr = std::unique_ptr<BIGNUM, ossl::Deleter<BN_free>>;
+using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, ossl::Deleter<ECDSA_SIG_free>>;
+using ReqPtr = std::unique_ptr<X509_REQ, ossl::Deleter<X509_REQ_free>>;
 
 // The OpenSSL error queue as text, for internal-failure messages (never holds key material).
 std::string BioToString(BIO* bio) {
@@ -40,7 +40,7 @@ std::string BioToString(BIO* bio) {
 
 Result<Pkey> GenerateP256() {
   Pkey key(EVP_EC_gen("P-256"));
-  if (!key) return Status::Internal("key_generation_failed", "could not generate a P-256 key: " + pki::OpenSslErrors());
+  if (!key) return Status::Internal("key_generation_failed", "could not generate a P-256 key: " + OpenSslErrors());
   return key;
 }
 
@@ -78,7 +78,7 @@ Status AddExt(X509* cert, X509* issuer, int nid, const char* value) {
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
   X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  if (!ext) return Status::Internal("cert_issue_failed", std::string("bad certificate extension ") + value + ": " + pki::OpenSslErrors());
+  if (!ext) return Status::Internal("cert_issue_failed", std::string("bad certificate extension ") + value + ": " + OpenSslErrors());
   X509_add_ext(cert, ext, -1);
   X509_EXTENSION_free(ext);
   return Status::Ok();
@@ -92,7 +92,7 @@ Result<Cert> IssueCert(EVP_PKEY* subject_key, const std::string& cn, bool is_ca,
   unsigned char serial[16];
   RAND_bytes(serial, sizeof serial);
   serial[0] &= 0x7F;  // positive
-  std::unique_ptr<BIGNUM, BnFree> bn(BN_bin2bn(serial, sizeof serial, nullptr));
+  BnPtr bn(BN_bin2bn(serial, sizeof serial, nullptr));
   BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get()));
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>("Veridge development"), -1, -1, 0);
@@ -113,7 +113,7 @@ Result<Cert> IssueCert(EVP_PKEY* subject_key, const std::string& cn, bool is_ca,
   VERIDGE_RETURN_IF_ERROR(AddExt(cert.get(), iss, NID_subject_key_identifier, "hash"));
   if (issuer) VERIDGE_RETURN_IF_ERROR(AddExt(cert.get(), iss, NID_authority_key_identifier, "keyid:always"));
   if (X509_sign(cert.get(), issuer_key ? issuer_key : subject_key, EVP_sha256()) <= 0)
-    return Status::Internal("cert_issue_failed", "signing the certificate failed: " + pki::OpenSslErrors());
+    return Status::Internal("cert_issue_failed", "signing the certificate failed: " + OpenSslErrors());
   return cert;
 }
 
@@ -206,18 +206,18 @@ Result<DeviceSigner> DeviceSigner::Load(const std::filesystem::path& key_file, c
 
 Result<std::string> DeviceSigner::SignJws(std::string_view payload) const {
   std::string input = impl_->header_b64 + "." + Base64UrlEncode(payload);
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
   size_t len = 0;
   if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, impl_->key.get()) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1)
-    return Status::Internal("sign_failed", "ES256 signing failed: " + pki::OpenSslErrors());
+    return Status::Internal("sign_failed", "ES256 signing failed: " + OpenSslErrors());
   std::string der(len, '\0');
   if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(der.data()), &len,
                      reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1)
-    return Status::Internal("sign_failed", "ES256 signing failed: " + pki::OpenSslErrors());
+    return Status::Internal("sign_failed", "ES256 signing failed: " + OpenSslErrors());
   // OpenSSL produces DER (SEQUENCE of two INTEGERs); JWS wants the fixed-width r||s (RFC 7518 §3.4).
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  std::unique_ptr<ECDSA_SIG, SigFree> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
+  EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
   if (!sig) return Status::Internal("sign_failed", "cannot decode the ECDSA signature");
   std::string raw(64, '\0');
   BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), reinterpret_cast<unsigned char*>(raw.data()), 32);
@@ -237,7 +237,7 @@ Result<KeysInitReport> InitKeys(const KeysInitOptions& o, const Clock& clock) {
       VERIDGE_RETURN_IF_ERROR(EnsureParent(o.store_key_file));
       std::string key(32, '\0');
       if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), 32) != 1)
-        return Status::Internal("key_generation_failed", "no randomness for the store key: " + pki::OpenSslErrors());
+        return Status::Internal("key_generation_failed", "no randomness for the store key: " + OpenSslErrors());
       Status st = WriteFileAtomic(o.store_key_file, key, 0600);
       OPENSSL_cleanse(key.data(), key.size());
       VERIDGE_RETURN_IF_ERROR(st);
@@ -325,16 +325,16 @@ Result<std::string> MakeCsrPem(const std::filesystem::path& device_key_file, con
   auto key = ParsePrivateKey(*pem);
   OPENSSL_cleanse(pem->data(), pem->size());
   if (!key.ok()) return key.status();
-  std::unique_ptr<X509_REQ, ReqFree> req(X509_REQ_new());
+  ReqPtr req(X509_REQ_new());
   X509_REQ_set_version(req.get(), 0);
   X509_NAME* name = X509_REQ_get_subject_name(req.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(device_id.c_str()), -1, -1, 0);
   X509_REQ_set_pubkey(req.get(), key->get());
   if (X509_REQ_sign(req.get(), key->get(), EVP_sha256()) <= 0)
-    return Status::Internal("sign_failed", "signing the CSR failed: " + pki::OpenSslErrors());
+    return Status::Internal("sign_failed", "signing the CSR failed: " + OpenSslErrors());
   Bio bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509_REQ(bio.get(), req.get());
   return BioToString(bio.get());
 }
 
-}  // namespace veridge::outbox
+}  // namespace veridge::pki

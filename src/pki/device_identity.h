@@ -1,4 +1,4 @@
-// outbox/device_identity.h — the appliance's own identity: its ECDSA P-256 key and certificate
+// pki/device_identity.h — the appliance's own identity: its ECDSA P-256 key and certificate
 // chain, used to sign every result (compact JWS, ES256) so a lender can prove which device
 // produced it; and `keys init`, which creates whatever key material is missing.
 //
@@ -23,7 +23,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 
-namespace veridge::outbox {
+namespace veridge::pki {
 
 struct KeysInitOptions {
   std::string device_id;                        // [device].id, the device certificate's CN
@@ -73,4 +73,4 @@ class DeviceSigner {
   std::shared_ptr<const Impl> impl_;
 };
 
-}  // namespace veridge::outbox
+}  // namespace veridge::pki
