@@ -44,12 +44,6 @@ net::Response Unauthorized(const Status& st) {
   return r;
 }
 
-// Stored JSON text as a value; null if it does not parse (never the parser's "discarded" marker).
-nlohmann::json StoredJson(const std::string& text) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  return j.is_discarded() ? nlohmann::json() : j;
-}
-
 }  // namespace
 
 std::string TokenHash(std::string_view token) { return Sha256Hex(token); }
@@ -97,29 +91,6 @@ net::Handler RequireBearer(store::Store& store, AuthedHandler handler) {
     spdlog::error("api: token check failed: {}", who.status().ToString());
     return net::Response::Error(503, "unavailable", "the appliance cannot check credentials right now; retry later");
   };
-}
-
-Status AddV1Routes(net::Router& router, store::Store& store) {
-  return router.Add({net::Method::kGet, "/v1/sessions/{id}", "a session's state and, once decided, its decision and result (bearer token)",
-                     RequireBearer(store, [&store](const net::Request& req, const Principal&) {
-                       const std::string& id = req.params.at("id");
-                       if (!SafeName(id, 128))
-                         return net::Response::Error(400, "bad_session_id", "a session id is 1..128 characters of A-Z a-z 0-9 . _ -");
-                       auto s = store.GetSession(id);
-                       if (!s.ok() && s.status().code() == "not_found")
-                         return net::Response::Error(404, "session_not_found", "no session with this id");
-                       if (!s.ok()) {
-                         spdlog::error("api: reading session {}: {}", id, s.status().ToString());
-                         return net::Response::Error(503, "unavailable", "the store is not available; retry later");
-                       }
-                       nlohmann::json j = {{"id", s->session_id},
-                                           {"state", "decided"},
-                                           {"decision", s->decision},
-                                           {"created_at", s->created_at},
-                                           {"reasons", StoredJson(s->reasons_json)},
-                                           {"result", StoredJson(s->result_json)}};
-                       return net::Response::Json(200, j.dump());
-                     })});
 }
 
 }  // namespace veridge::api

@@ -11,17 +11,38 @@
 //    for both, so a caller cannot learn which tokens once existed); both with WWW-Authenticate. A
 //    store failure while checking → 503 "unavailable" (fail closed). Tokens longer than 256 bytes
 //    are refused without a lookup.
-//  * Routes (all GET for now; state-changing ones will be POST):
-//      GET /v1/sessions/{id} → 200 {"id","state":"decided","decision","created_at","reasons","result"}
-//        or 404 "session_not_found"; ids are 1..128 of [A-Za-z0-9._-] else 400 "bad_session_id".
+//  * Routes (sessions.cpp; errors {"error":{"code","message"}}, codes stable):
+//      POST /v1/sessions {applicant_ref (1..256 bytes UTF-8, no control characters),
+//        reference_image (base64 JPEG or PNG, at most store::kMaxReferenceImageBytes = 4 MiB decoded),
+//        factors (non-empty, distinct, of face|liveness|certificate), locale (zh-CN|en),
+//        expires_in (seconds, SessionApiOptions min..max; default default_expires_in)}
+//        → 201 {"id","kiosk_code","expires_at","state"}. Unknown fields → 400 unknown_field; a bad
+//        field → 400 invalid_field (message names it); image over 4 MiB → 413 reference_image_too_large;
+//        not JPEG/PNG → 422 unsupported_image_format; the photo is checked on arrival by
+//        SessionApiOptions::check_reference and refused with the vision code (no_face,
+//        multiple_faces, decode_failed, corrupt_image, face_too_small, ...) as 422; no checker
+//        (models missing) → 503 reference_check_unavailable (fail closed).
+//        Idempotency-Key (1..128 of [A-Za-z0-9._:-], scoped to the API token): same key and same
+//        body → the same session (201, same id and code, Idempotent-Replayed: true); same key,
+//        another body → 422 idempotency_key_reused.
+//      GET /v1/sessions/{id} → 200 {"id","state","applicant_ref","factors","locale","created_at",
+//        "expires_at","terminal_reason"?,"consent"?,"result"?}. "result" is the decided session's
+//        result document (the JSON the webhook signs); it appears only once a session is
+//        completed, which today only `veridge verify` sessions are (the live kiosk pipeline does
+//        not exist yet). A session past expires_at reads as expired. 404 session_not_found.
+//      POST /v1/sessions/{id}/cancel → 200 (the session, state cancelled); 409 invalid_state if
+//        already terminal.
+//    Ids are 1..128 of [A-Za-z0-9._-] else 400 bad_session_id.
 //  * Thread-safety: functions are reentrant; the store serialises its own calls. Handlers returned
 //    here hold a reference to the store, which must outlive the server.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "net/server.h"
 #include "store/store.h"
@@ -54,7 +75,19 @@ using AuthedHandler = std::function<net::Response(const net::Request&, const Pri
 // Wraps a handler: it runs only for a valid, unrevoked token (else 401 / 503 as above).
 net::Handler RequireBearer(store::Store& store, AuthedHandler handler);
 
+// The reference-photo check: OK, or the vision error (code kept) for a photo that cannot serve.
+using ReferenceCheck = std::function<Status(const std::string& image_bytes)>;
+
+struct SessionApiOptions {
+  std::int64_t min_expires_in = 60;       // [sessions].min_expires_in
+  std::int64_t max_expires_in = 86400;    // [sessions].max_expires_in
+  std::int64_t default_expires_in = 900;  // [sessions].default_expires_in
+  int max_attempts = 3;                   // [sessions].max_attempts (shown to the kiosk)
+  ReferenceCheck check_reference;         // empty: creation answers 503
+  const Clock* clock = nullptr;           // nullptr: the system clock
+};
+
 // Adds the /v1 routes. Code route_invalid only on a programming error.
-Status AddV1Routes(net::Router& router, store::Store& store);
+Status AddV1Routes(net::Router& router, store::Store& store, SessionApiOptions options = {});
 
 }  // namespace veridge::api

@@ -67,6 +67,15 @@ int RunServe(const ServeArgs& args) {
   if (!store_options.ok()) return fail(store_options.status());
   auto store = store::Store::Open(*store_options);
   if (!store.ok()) return fail(store.status());
+  // A session that was running when the daemon last stopped (SIGKILL, power loss) cannot resume:
+  // the applicant has walked away. Record it aborted before anything else sees it.
+  auto aborted = (*store)->AbortRunningSessions(SystemClock::Instance().NowUnixSeconds(), "daemon_restarted");
+  if (!aborted.ok()) return fail(aborted.status().WithContext("aborting interrupted sessions"));
+  if (*aborted > 0) spdlog::warn("{} session(s) interrupted by the last stop recorded aborted (daemon_restarted)", *aborted);
+  // Without the face models no reference photo can be checked: creation answers 503 and /readyz
+  // says models=false; the rest of the daemon still serves.
+  auto reference_check = MakeReferenceCheck(*cfg);
+  if (!reference_check.ok()) spdlog::warn("reference photos cannot be checked: {}", reference_check.status().ToString());
 
   // Signals are taken synchronously by the main thread (sigtimedwait): blocked here, before any
   // thread starts, so every thread inherits the mask and no handler runs at a random point.
@@ -84,6 +93,8 @@ int RunServe(const ServeArgs& args) {
   state->keys_loaded = true;
   state->started_at = SystemClock::Instance().NowUnixSeconds();
   state->http_stats = [&server] { return server.Stats(); };
+  state->sessions = opts->sessions;
+  if (reference_check.ok()) state->sessions.check_reference = *reference_check;
   state->kiosk_page = opts->kiosk_page;
   if (!KioskPageBuilt(state->kiosk_page))
     spdlog::warn("the kiosk page is not built in {} ([kiosk] assets_dir): /kiosk/ answers 503 until `bash tools/build-web.sh` builds it",
@@ -122,7 +133,13 @@ int RunServe(const ServeArgs& args) {
   const auto tick = watchdog ? std::min<std::chrono::microseconds>(std::chrono::microseconds(watchdog_usec / 2), std::chrono::seconds(1))
                              : std::chrono::microseconds(std::chrono::seconds(1));
   int signal_taken = 0;
+  int ticks = 0;
   while (signal_taken != SIGTERM && signal_taken != SIGINT) {
+    // The expiry sweep (reads expire lazily too): every ~5 ticks.
+    if (++ticks % 5 == 0) {
+      auto swept = (*store)->ExpireSessionRequests(SystemClock::Instance().NowUnixSeconds());
+      if (!swept.ok()) spdlog::error("session expiry sweep: {}", swept.status().ToString());
+    }
     timespec ts{static_cast<time_t>(tick.count() / 1000000), static_cast<long>((tick.count() % 1000000) * 1000)};
     signal_taken = sigtimedwait(&stop_signals, nullptr, &ts);
     if (watchdog && signal_taken < 0) {

@@ -12,6 +12,9 @@
 #include "common/clock.h"
 #include "liveness/pad.h"
 #include "vision/models.h"
+#include "vision/vision.h"
+
+#include <mutex>
 
 namespace veridge::app {
 namespace {
@@ -118,11 +121,44 @@ Result<ServeOptions> BuildServeOptions(const config::Config& cfg) {
   VERIDGE_RETURN_IF_ERROR(DurationIn(cfg, "serve.body_timeout", milliseconds(100), seconds(600), seconds(30), &d));
   o.kiosk.body_timeout = o.api.body_timeout = o.kiosk.write_timeout = o.api.write_timeout = d;
   VERIDGE_RETURN_IF_ERROR(DurationIn(cfg, "serve.drain_timeout", milliseconds(0), seconds(300), seconds(10), &o.drain_timeout));
+  VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "sessions.min_expires_in", 1, 86400, 60, &o.sessions.min_expires_in));
+  VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "sessions.max_expires_in", 1, 30 * 86400, 86400, &o.sessions.max_expires_in));
+  VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "sessions.default_expires_in", 1, 30 * 86400, 900, &o.sessions.default_expires_in));
+  if (o.sessions.min_expires_in > o.sessions.default_expires_in || o.sessions.default_expires_in > o.sessions.max_expires_in)
+    return Invalid("[sessions] needs min_expires_in <= default_expires_in <= max_expires_in");
+  VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "sessions.max_attempts", 1, 10, 3, &v));
+  o.sessions.max_attempts = static_cast<int>(v);
   auto page = BuildKioskAssetsOptions(cfg);
   if (!page.ok()) return page.status();
   o.kiosk_page = std::move(*page);
   VERIDGE_RETURN_IF_ERROR(ConfigProblems(cfg));
   return o;
+}
+
+Result<api::ReferenceCheck> MakeReferenceCheck(const config::Config& cfg) {
+  auto vo = BuildVerifyOptions(cfg);
+  vo.vision.load_descriptor = false;  // arrival check only: detection, landmarks, quality
+  auto analyzer = vision::FaceAnalyzer::Create(vo.vision);
+  if (!analyzer.ok()) return analyzer.status();
+  struct Shared {
+    std::mutex mu;
+    std::unique_ptr<vision::FaceAnalyzer> analyzer;
+  };
+  auto shared = std::make_shared<Shared>();
+  shared->analyzer = std::move(*analyzer);
+  const auto limits = vo.vision.limits;
+  const auto fatal = vo.face.fatal_quality;
+  return api::ReferenceCheck([shared, limits, fatal](const std::string& bytes) -> Status {
+    auto img = vision::DecodeImageBytes(bytes, limits);
+    if (!img.ok()) return img.status();
+    std::lock_guard lock(shared->mu);
+    auto face = shared->analyzer->AnalyzeSingleFace(*img);
+    if (!face.ok()) return face.status();
+    for (const auto& r : face->quality.reasons)
+      if (std::find(fatal.begin(), fatal.end(), r) != fatal.end())
+        return Status::InvalidInput(r, "the reference photo fails the quality check (" + r + "); send a sharper, frontal photo of one face");
+    return Status::Ok();
+  });
 }
 
 ReadyChecks CheckReady(const ServeState& s) {
@@ -176,7 +212,7 @@ std::shared_ptr<net::Router> ApiRoutes(std::shared_ptr<const ServeState> state) 
   if (!m.ok()) throw std::logic_error("metrics route: " + m.ToString());
   // The lender API: every /v1 route needs a bearer token (api/api.h).
   if (state->store) {
-    Status v1 = api::AddV1Routes(*r, *state->store);
+    Status v1 = api::AddV1Routes(*r, *state->store, state->sessions);
     if (!v1.ok()) throw std::logic_error("v1 routes: " + v1.ToString());
   }
   return r;

@@ -26,6 +26,7 @@
 #include <string>
 
 #include "app/kiosk_assets.h"
+#include "api/api.h"
 #include "config/config.h"
 #include "net/server.h"
 #include "store/store.h"
@@ -38,6 +39,7 @@ struct ServeOptions {
   int threads = 2;
   std::chrono::milliseconds drain_timeout{10000};
   KioskAssetsOptions kiosk_page;  // [kiosk] assets_dir, locales, idle_reset (app/kiosk_assets.h)
+  api::SessionApiOptions sessions;  // [sessions] expiry bounds and max_attempts (no check_reference yet)
 };
 
 // Codes: config_invalid (message names the key and its allowed range).
@@ -62,9 +64,18 @@ struct ServeState {
   bool keys_loaded = false;  // device key + chain and webhook secret loaded at start-up
   std::int64_t started_at = 0;
   KioskAssetsOptions kiosk_page;  // the kiosk listener serves the page from here
+  // The lender session API's options, with the reference-photo check (MakeReferenceCheck).
+  api::SessionApiOptions sessions;
   // Per-listener HTTP counters for /metrics (the server's Stats); may be empty.
   std::function<std::vector<net::ListenerStats>()> http_stats;
 };
+
+// The arrival check of a reference photo: bounded decode, exactly one face, and none of the
+// [face].fatal_quality reasons, with the vision codes (no_face, multiple_faces, decode_failed,
+// corrupt_image, face_too_small, ...). One FaceAnalyzer without the descriptor network, used
+// under a mutex (it is not thread-safe; a check takes tens of ms). Codes of the analyzer's
+// creation (model_missing, ...) when the models are absent.
+Result<api::ReferenceCheck> MakeReferenceCheck(const config::Config& cfg);
 
 // Runs the checks now (cheap: file presence, one store query, the clock).
 ReadyChecks CheckReady(const ServeState& state);

@@ -519,3 +519,174 @@ TEST_CASE("serve: refuses to start on a corrupt or a wiped store, and creates no
     CHECK(std::filesystem::file_size(db) == 0);
   }
 }
+
+namespace {
+
+std::string B64(const std::string& bytes) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    unsigned v = (unsigned char)bytes[i] << 16 | (unsigned char)bytes[i + 1] << 8 | (unsigned char)bytes[i + 2];
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+  }
+  if (i + 1 == bytes.size()) {
+    unsigned v = (unsigned char)bytes[i] << 16;
+    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == bytes.size()) {
+    unsigned v = (unsigned char)bytes[i] << 16 | (unsigned char)bytes[i + 1] << 8;
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+Result<net::HttpResponse> HttpsH(const Setup& s, int port, const std::string& method, const std::string& path, const std::string& body,
+                                 const std::string& bearer, const std::vector<std::pair<std::string, std::string>>& headers) {
+  net::HttpsClientOptions o;
+  o.tls.ca_file = s.pki.ca();
+  o.connect_timeout = o.handshake_timeout = Ms(3000);
+  o.total_timeout = Ms(20000);
+  o.max_request_body_bytes = 8 << 20;  // a 4 MiB photo in base64 (the client's default is 2 MiB)
+  auto c = net::HttpsClient::Create(o);
+  if (!c.ok()) return c.status();
+  net::HttpRequest r;
+  r.method = method;
+  r.url = "https://127.0.0.1:" + std::to_string(port) + path;
+  r.body = body;
+  r.headers = headers;
+  r.headers.emplace_back("Authorization", "Bearer " + bearer);
+  r.headers.emplace_back("Content-Type", "application/json");
+  return (*c)->Send(r);
+}
+
+std::string Body(const std::string& image, int expires_in = 600) {
+  return json{{"applicant_ref", "app-42"}, {"reference_image", B64(image)}, {"factors", {"face", "liveness"}},
+              {"locale", "en"}, {"expires_in", expires_in}}
+      .dump();
+}
+
+}  // namespace
+
+TEST_CASE("serve: lender sessions — create with a checked photo, get, cancel, idempotency, bad photos, restart aborts") {
+  VERIDGE_REQUIRE_PATH(DevModelDir() / "shape_predictor_68_face_landmarks.dat", "models (tools/fetch-models.sh)");
+  const auto face = SharedData("faces/deepface/img1.jpg"), couple = SharedData("faces/deepface/couple.jpg");
+  VERIDGE_REQUIRE_PATH(face, "../shared/data faces");
+  VERIDGE_REQUIRE_PATH(couple, "../shared/data faces");
+  Setup s;
+  REQUIRE(s.made);
+  s.WriteConfig(DevModelDir(), "https://127.0.0.1:9/h", "rate_per_second = 0\n");
+  REQUIRE(s.KeysInit());
+  auto [rc, out] = Veridge("token create --json --name lender" + std::string(" --config ") + Q(s.config()));
+  REQUIRE(rc == 0);
+  const std::string token = json::parse(out.substr(0, out.find('\n')))["token"];
+  Daemon d;
+  auto err = d.Start(s);
+  INFO(err);
+  REQUIRE(err.empty());
+  auto code = [](const Result<net::HttpResponse>& r) { return json::parse(r->body)["error"]["code"].get<std::string>(); };
+
+  auto created = HttpsH(s, d.api_port(), "POST", "/v1/sessions", Body(Slurp(face)), token, {{"Idempotency-Key", "k-1"}});
+  INFO((created.ok() ? std::string() : created.status().ToString()));
+  REQUIRE(created.ok());
+  INFO(created->body);
+  REQUIRE(created->status == 201);
+  CHECK_FALSE(created->Header("Idempotent-Replayed"));
+  auto c = json::parse(created->body);
+  const std::string id = c["id"];
+  CHECK(id.rfind("ses_", 0) == 0);
+  CHECK(c["state"] == "created");
+  CHECK(c["kiosk_code"].get<std::string>().size() == 6);
+  CHECK(c["expires_at"].get<std::int64_t>() > SystemClock::Instance().NowUnixSeconds() + 500);
+
+  auto replay = HttpsH(s, d.api_port(), "POST", "/v1/sessions", Body(Slurp(face)), token, {{"Idempotency-Key", "k-1"}});
+  REQUIRE(replay.ok());
+  CHECK(replay->status == 201);
+  CHECK(replay->Header("Idempotent-Replayed") == std::optional<std::string>("true"));
+  CHECK(json::parse(replay->body) == c);
+  auto reused = HttpsH(s, d.api_port(), "POST", "/v1/sessions", Body(Slurp(face), 700), token, {{"Idempotency-Key", "k-1"}});
+  REQUIRE(reused.ok());
+  CHECK(reused->status == 422);
+  CHECK(code(reused) == "idempotency_key_reused");
+
+  auto got = HttpsH(s, d.api_port(), "GET", "/v1/sessions/" + id, "", token, {});
+  REQUIRE(got.ok());
+  CHECK(got->status == 200);
+  auto g = json::parse(got->body);
+  CHECK(g["state"] == "created");
+  CHECK(g["factors"] == json{"face", "liveness"});
+  CHECK(got->body.find(c["kiosk_code"].get<std::string>()) == std::string::npos);  // the code is shown once, at creation
+
+  // Bad photos, each with its code.
+  auto two = HttpsH(s, d.api_port(), "POST", "/v1/sessions", Body(Slurp(couple)), token, {});
+  REQUIRE(two.ok());
+  CHECK(two->status == 422);
+  CHECK(code(two) == "multiple_faces");
+  std::string corrupt = Slurp(face).substr(0, 2000);
+  auto cut = HttpsH(s, d.api_port(), "POST", "/v1/sessions", Body(corrupt), token, {});
+  REQUIRE(cut.ok());
+  INFO(cut->body);
+  CHECK(cut->status == 422);
+  CHECK(code(cut) == "truncated_image");
+  // Damaged entropy-coded data in the middle of a whole JPEG (the end marker kept).
+  std::string damaged = Slurp(face);
+  for (std::size_t i = damaged.size() / 2; i < damaged.size() / 2 + 4096; ++i) damaged[i] = static_cast<char>(0xFF);
+  auto bad = HttpsH(s, d.api_port(), "POST", "/v1/sessions", Body(damaged), token, {});
+  REQUIRE(bad.ok());
+  INFO(bad->body);
+  CHECK(bad->status == 422);
+  CHECK(code(bad) == "corrupt_image");
+  auto text = HttpsH(s, d.api_port(), "POST", "/v1/sessions", Body("not an image at all"), token, {});
+  REQUIRE(text.ok());
+  CHECK(text->status == 422);
+  CHECK(code(text) == "unsupported_image_format");
+  std::string huge = "\xff\xd8\xff" + std::string(4 * 1024 * 1024, 'x');
+  auto big = HttpsH(s, d.api_port(), "POST", "/v1/sessions", Body(huge), token, {});
+  REQUIRE(big.ok());
+  CHECK(big->status == 413);
+  CHECK(code(big) == "reference_image_too_large");
+  auto unknown = HttpsH(s, d.api_port(), "POST", "/v1/sessions", R"({"applicant_ref":"a","colour":"red"})", token, {});
+  REQUIRE(unknown.ok());
+  CHECK(unknown->status == 400);
+  CHECK(code(unknown) == "unknown_field");
+
+  // Cancel, then cancel again.
+  auto cancel = HttpsH(s, d.api_port(), "POST", "/v1/sessions/" + id + "/cancel", "", token, {});
+  REQUIRE(cancel.ok());
+  CHECK(cancel->status == 200);
+  CHECK(json::parse(cancel->body)["state"] == "cancelled");
+  auto again = HttpsH(s, d.api_port(), "POST", "/v1/sessions/" + id + "/cancel", "", token, {});
+  REQUIRE(again.ok());
+  CHECK(again->status == 409);
+  auto missing = HttpsH(s, d.api_port(), "GET", "/v1/sessions/ses_nope", "", token, {});
+  REQUIRE(missing.ok());
+  CHECK(missing->status == 404);
+
+  // A session claimed at a kiosk when the daemon is killed is aborted at the next start.
+  auto second = HttpsH(s, d.api_port(), "POST", "/v1/sessions", Body(Slurp(face)), token, {});
+  REQUIRE(second.ok());
+  REQUIRE(second->status == 201);
+  const auto sec = json::parse(second->body);
+  CHECK(sec["kiosk_code"] != c["kiosk_code"]);
+  CHECK(d.Terminate(10000) == 0);
+  {
+    store::StoreOptions so;
+    so.path = s.dir / "veridge.db";
+    so.key_file = s.dir / "keys/store.key";
+    so.create_if_missing = false;
+    so.audit_hasher = audit::ChainHasher();
+    auto db = store::Store::Open(so);
+    REQUIRE(db.ok());
+    REQUIRE((*db)->ClaimSessionByCode(sec["kiosk_code"], std::string(64, 'a'), SystemClock::Instance().NowUnixSeconds(), "kiosk").ok());
+  }
+  Daemon d2;
+  err = d2.Start(s);
+  INFO(err);
+  REQUIRE(err.empty());
+  auto after = HttpsH(s, d2.api_port(), "GET", "/v1/sessions/" + sec["id"].get<std::string>(), "", token, {});
+  REQUIRE(after.ok());
+  auto a = json::parse(after->body);
+  CHECK(a["state"] == "aborted");
+  CHECK(a["terminal_reason"] == "daemon_restarted");
+  CHECK(d2.Terminate(10000) == 0);
+  CHECK(d2.log().find(token) == std::string::npos);
+}
