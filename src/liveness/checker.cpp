@@ -14,6 +14,7 @@
 
 #include "liveness/liveness.h"
 #include "liveness/pad.h"
+#include "vision/models.h"
 #include "vision/vision.h"
 
 namespace veridge::liveness {
@@ -147,7 +148,11 @@ Result<std::unique_ptr<LivenessChecker>> LivenessChecker::Create(const LivenessO
   auto va = vision::FaceAnalyzer::Create(vo);
   if (!va.ok()) return va.status().WithContext("liveness: loading the face models");
   impl->vision = std::move(va).value();
-  auto pad = PadModel::Load(options.model_dir);
+  // The PAD networks are checked against the manifest's sha256 like the face models: a swapped
+  // model that passes replays must never be loaded (threat model G4).
+  auto pad = PadModel::Load(options.model_dir, [](const std::filesystem::path& dir, std::string_view file) {
+    return vision::ReadModel(dir, file, /*verify=*/true, PadModel::kMaxModelBytes);
+  });
   if (!pad.ok()) return pad.status();
   impl->pad = std::move(pad).value();
   return std::unique_ptr<LivenessChecker>(new LivenessChecker(std::move(impl)));

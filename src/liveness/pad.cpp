@@ -19,9 +19,6 @@ PadModel::PadModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 PadModel::~PadModel() = default;
 
 namespace {
-// MiniFASNet files are ~1.7 MB; anything far larger is not one of them.
-constexpr std::uint64_t kMaxPadModelBytes = 64ull << 20;
-
 Status MissingModel(const std::filesystem::path& file) {
   return Status::NotFound("pad_model_missing", "passive PAD model " + file.string() +
                                                    " not found: run tools/fetch-models.sh (it copies ../shared/models/minifasnet/*.onnx into the model directory)");
@@ -36,16 +33,19 @@ Status PadModel::CheckFiles(const std::filesystem::path& model_dir) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<PadModel>> PadModel::Load(const std::filesystem::path& model_dir) {
+Result<std::unique_ptr<PadModel>> PadModel::Load(const std::filesystem::path& model_dir, const ModelReader& read) {
   auto impl = std::make_unique<Impl>();
+  const char* names[2] = {kV2File, kV1seFile};
   const std::filesystem::path files[2] = {model_dir / kV2File, model_dir / kV1seFile};
   cv::dnn::Net* nets[2] = {&impl->v2, &impl->v1se};
   for (int i = 0; i < 2; ++i) {
-    // Read through common/files.h and parsed from memory: a FIFO or device in the model directory is
-    // refused (never waited on), and what is parsed is the file that was checked.
-    auto bytes = ReadFileBounded(files[i], kMaxPadModelBytes);
+    // Read through common/files.h (or the caller's verifying reader) and parsed from memory: a FIFO
+    // or device in the model directory is refused (never waited on), and what is parsed is the file
+    // that was checked.
+    auto bytes = read ? read(model_dir, names[i]) : ReadFileBounded(files[i], kMaxModelBytes);
     if (!bytes.ok()) {
-      if (bytes.status().code() == "file_not_found") return MissingModel(files[i]);
+      const std::string& code = bytes.status().code();
+      if (code == "file_not_found" || code == "model_missing") return MissingModel(files[i]);
       return bytes.status().WithContext("passive PAD model");
     }
     try {

@@ -542,3 +542,34 @@ TEST_CASE("a small face far in the background is not multiple_faces, a close sec
     CHECK(HasReason(*r, "multiple_faces"));
   }
 }
+
+TEST_CASE("a swapped PAD model is refused by its manifest checksum, never loaded", "[checker][models]") {
+  if (!HaveModels()) VERIDGE_SKIP("models not in " << veridge::testing::DevModelDir() << ": run tools/fetch-models.sh");
+  // A copy of the real model directory with one byte of MiniFASNetV2 changed: the file still
+  // parses as ONNX-sized bytes, but it is not the network the manifest names.
+  veridge::testing::TempDir dir;
+  for (const auto& e : std::filesystem::directory_iterator(veridge::testing::DevModelDir()))
+    if (e.is_regular_file()) std::filesystem::copy_file(e.path(), dir.path() / e.path().filename());
+  const auto v2 = dir.path() / "MiniFASNetV2.onnx";
+  {
+    std::fstream f(v2, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(1000);
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x01);
+    f.seekp(1000);
+    f.write(&c, 1);
+  }
+  liveness::LivenessOptions o;
+  o.model_dir = dir.path();
+  auto r = liveness::LivenessChecker::Create(o);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == "model_checksum_mismatch");
+  CHECK(r.status().message().find("MiniFASNetV2.onnx") != std::string::npos);
+
+  // The directory without the PAD model keeps its own code and fix.
+  std::filesystem::remove(v2);
+  auto missing = liveness::LivenessChecker::Create(o);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().code() == "pad_model_missing");
+}
