@@ -52,9 +52,12 @@ describe('screens', () => {
 
   it('the PIN screen shows dots, never the digits', () => {
     const host = document.createElement('div');
-    render(<App s={fixtureState('pin', 'en')!} dispatch={() => {}} />, host);
+    // Inside act() and unmounted at the end: a render left mounted runs its effects on a timer
+    // after the jsdom environment is torn down ("document is not defined"), seen under CI load.
+    act(() => render(<App s={fixtureState('pin', 'en')!} dispatch={() => {}} />, host));
     const entered = host.querySelector('.entered')!;
     expect(entered.textContent).toBe('●●●●');
     expect(host.innerHTML).not.toContain('1234');
+    act(() => render(null, host));
   });
 });
