@@ -1,6 +1,6 @@
 // veridge face embed | compare — the face pipeline from the command line (vision/).
 //
-// Model directory: --model-dir, else $VERIDGE_MODEL_DIR, else the build's default (var/models).
+// Model directory: --model-dir, else $VERIDGE_MODEL_DIR, else DefaultModelDir() (app/install_layout.h).
 // Exit codes: embed 0 all images embedded / 2 some image is bad input / 3 models missing or broken;
 // compare 0 match / 1 no match / 2 bad input / 3 models missing or broken.
 // A face below the minimum size is refused (face_too_small): its descriptor is not reliable. Other
@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "app/cli.h"
+#include "app/install_layout.h"
 #include "vision/vision.h"
 
 namespace veridge::app {
@@ -27,7 +28,7 @@ struct FaceArgs {
 
 void AddCommon(CLI::App* cmd, const std::shared_ptr<FaceArgs>& a) {
   cmd->add_flag("--json", a->json, "One JSON object per line");
-  cmd->add_option("--model-dir", a->model_dir, "Model directory (default: $VERIDGE_MODEL_DIR, else " VERIDGE_DEFAULT_MODEL_DIR ")");
+  cmd->add_option("--model-dir", a->model_dir, "Model directory (default: $VERIDGE_MODEL_DIR, else " + DefaultModelDir().string() + ")");
   cmd->add_option("--detector", a->detector, "Face detector: hog (default), yunet, auto")->check(CLI::IsMember({"hog", "yunet", "auto"}));
   cmd->add_option("--engine", a->engine, "Descriptor engine: onednn (default, fastest), opencv, or dlib (the reference)")
       ->check(CLI::IsMember(std::vector<std::string>(vision::kDescriptorEngines.begin(), vision::kDescriptorEngines.end())));
@@ -43,7 +44,7 @@ Result<std::unique_ptr<vision::FaceAnalyzer>> LoadAnalyzer(const FaceArgs& a) {
   } else if (const char* env = std::getenv("VERIDGE_MODEL_DIR"); env != nullptr && *env != '\0') {
     o.model_dir = env;
   } else {
-    o.model_dir = VERIDGE_DEFAULT_MODEL_DIR;
+    o.model_dir = DefaultModelDir();
   }
   o.detector = a.detector;
   o.descriptor_engine = a.engine;

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "app/cli.h"
+#include "app/install_layout.h"
 #include "capture/capture.h"
 #include "liveness/liveness.h"
 
@@ -27,7 +28,7 @@ struct LivenessArgs {
 std::string ModelDir(const LivenessArgs& a) {
   if (!a.model_dir.empty()) return a.model_dir;
   if (const char* env = std::getenv("VERIDGE_MODEL_DIR"); env != nullptr && *env != '\0') return env;
-  return VERIDGE_DEFAULT_MODEL_DIR;
+  return DefaultModelDir().string();
 }
 
 int Run(const LivenessArgs& a) {
@@ -79,7 +80,7 @@ void RegisterLivenessCommands(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("source", a->source, "Video file or folder of images")->required();
   cmd->add_option("--challenge", a->challenge, "Fixed challenge sequence to check, e.g. blink,turn_left (blink, turn_left, turn_right, look_up, open_mouth)");
   cmd->add_flag("--passive-only", a->passive_only, "Only passive PAD and injection checks (the default without --challenge)");
-  cmd->add_option("--model-dir", a->model_dir, "Model directory (default: $VERIDGE_MODEL_DIR, else " VERIDGE_DEFAULT_MODEL_DIR ")");
+  cmd->add_option("--model-dir", a->model_dir, "Model directory (default: $VERIDGE_MODEL_DIR, else " + DefaultModelDir().string() + ")");
   cmd->add_flag("--json", a->json, "One JSON object per line");
   cmd->callback([&ctx, a] { ctx.exit_code = Run(*a); });
 }

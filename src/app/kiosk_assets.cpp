@@ -6,6 +6,7 @@
 #include <array>
 #include <utility>
 
+#include "app/install_layout.h"
 #include "common/files.h"
 
 namespace veridge::app {
@@ -69,7 +70,10 @@ net::Response Asset(const KioskAssetsOptions& o, const std::string& name) {
 
 }  // namespace
 
-std::filesystem::path DefaultKioskAssetsDir() { return std::filesystem::path(VERIDGE_SOURCE_DIR) / "web/kiosk/dist"; }
+std::filesystem::path DefaultKioskAssetsDir() {
+  if (auto data = InstalledDataDir()) return *data / "kiosk";
+  return std::filesystem::path(VERIDGE_SOURCE_DIR) / "web/kiosk/dist";
+}
 
 Result<KioskAssetsOptions> BuildKioskAssetsOptions(const config::Config& cfg) {
   KioskAssetsOptions o;

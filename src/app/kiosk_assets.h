@@ -50,7 +50,8 @@ struct KioskAssetsOptions {
   std::chrono::milliseconds idle_reset{60000};        // [kiosk] idle_reset
 };
 
-// The default assets_dir: the bundle tools/build-web.sh builds in the source tree of this binary.
+// The default assets_dir: <prefix>/share/veridge/kiosk when this binary is installed
+// (app/install_layout.h), else the bundle tools/build-web.sh builds in the source tree of this binary.
 std::filesystem::path DefaultKioskAssetsDir();
 
 // Reads [kiosk] assets_dir, locales, idle_reset. Code config_invalid (an unknown or repeated

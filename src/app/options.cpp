@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "app/install_layout.h"
 #include "audit/audit.h"
 #include "common/files.h"
 #include "policy/policy.h"
@@ -11,7 +12,7 @@ namespace veridge::app {
 std::filesystem::path ModelDir(const config::Config& cfg) {
   if (cfg.Has("models.dir")) return cfg.GetPath("models.dir");
   if (const char* env = std::getenv("VERIDGE_MODEL_DIR")) return env;
-  return VERIDGE_DEFAULT_MODEL_DIR;
+  return DefaultModelDir();
 }
 
 bool IsOptionalModel(const std::string& name) {

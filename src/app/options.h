@@ -15,7 +15,8 @@
 
 namespace veridge::app {
 
-// The model directory: [models].dir, else $VERIDGE_MODEL_DIR, else the build's development model dir.
+// The model directory: [models].dir, else $VERIDGE_MODEL_DIR, else DefaultModelDir() (app/install_layout.h:
+// <prefix>/share/veridge/models when installed, the build's development model dir otherwise).
 std::filesystem::path ModelDir(const config::Config& cfg);
 
 // Models the appliance runs without (faster or alternative forms): YuNet (HOG is the default
