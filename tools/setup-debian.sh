@@ -16,6 +16,9 @@ PACKAGES=(
   libsystemd-dev
   # tests and benchmarks
   catch2 libbenchmark-dev
+  # the Debian package and its static checks (tests/firmware): lintian, and systemd's offline tools
+  # (systemd-analyze security/verify, systemd-sysusers, systemd-tmpfiles; a container may lack them)
+  lintian systemd
   # model packages and lender-side tests come from npm
   nodejs npm
   # the kiosk page: Chromium shows it (kiosk mode on the appliance, headless in the tests), with CJK glyphs for zh-CN
