@@ -19,6 +19,8 @@ PACKAGES=(
   # the Debian package and its static checks (tests/firmware): lintian, and systemd's offline tools
   # (systemd-analyze security/verify, systemd-sysusers, systemd-tmpfiles; a container may lack them)
   lintian systemd
+  # the image definition's checks (tests/firmware/check-image.sh): mkosi 14 reads it, nft parses the firewall
+  mkosi nftables
   # model packages and lender-side tests come from npm
   nodejs npm
   # the kiosk page: Chromium shows it (kiosk mode on the appliance, headless in the tests), with CJK glyphs for zh-CN
