@@ -163,7 +163,8 @@ void RegisterVerify(CLI::App& cert, CommandContext& ctx) {
   cmd->add_option("--email", a->emails, "E-mail address the certificate must carry; repeatable");
   cmd->add_option("--eku", a->ekus, "Required EKU (name or OID); repeatable");
   cmd->add_option("--key-usage", a->key_usage, "Required key usage bits, comma-separated");
-  cmd->add_option("--max-depth", a->max_depth, "Maximum number of intermediates")->check(CLI::Range(0, 32));
+  cmd->add_option("--max-depth", a->max_depth, "Maximum number of intermediates (values above 32 are capped at 32)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--policy", a->policies, "Initial policy set OID; repeatable (default anyPolicy)");
   cmd->add_flag("--explicit-policy", a->explicit_policy, "Require an acceptable policy (RFC 5280 initial-explicit-policy)");
   cmd->add_flag("--inhibit-policy-mapping", a->inhibit_map, "RFC 5280 initial-policy-mapping-inhibit");

@@ -11,6 +11,13 @@
 //     SKI on every CA certificate), a CA certificate as the leaf under every purpose (CA:TRUE, a v1
 //     self-signed root, keyCertSign without basicConstraints, or the trust anchor itself), and a server name
 //     found only in the subject CN (the SAN is required for the server profile);
+//   * rules OpenSSL 3.0 does not enforce (pki/rules.h, both profiles): serials, SAN dNSName syntax,
+//     name-constraints syntax and placement, policyConstraints criticality, AIA, CRL numbers; and
+//     strict-only: DSA keys and RSA moduli not a multiple of 8, a critical SAN beside a subject, a
+//     root AKI without keyIdentifier, and for kServer the CA/B Forum server rules (EKU, CN among
+//     the SAN entries, no wildcard on a public suffix);
+//   * name constraints apply to the SAN and the subject DN; the subject CN is checked as a DNS name
+//     only when the leaf has no SAN at all (OpenSSL checks it whenever no DNS SAN is present);
 //   * profile kRfc5280 is plain RFC 5280 (as NIST PKITS expects: 1024-bit RSA, SHA-1); use it only
 //     for conformance tests, never for applicants;
 //   * a certificate is valid at exactly its notAfter second (RFC 5280 4.1.2.5: "inclusive"),
@@ -23,12 +30,16 @@
 // weak_key, weak_signature, missing_aki, missing_ski, ca_leaf, cn_only_name, crl_stale,
 // crl_not_yet_valid, crl_missing, crl_invalid, ocsp_invalid, ocsp_stale, policy_mismatch, pathlen_exceeded,
 // name_constraints, unknown_critical_extension, malformed, chain_too_long, invalid_ca,
-// revocation_unknown, invalid.
+// revocation_unknown, invalid; from pki/rules.h: bad_serial, bad_dns_name, bad_name_constraints,
+// bad_policy_constraints, bad_aia, crl_missing_number, unsupported_key, critical_san_with_subject,
+// bad_aki, cn_not_in_san, wildcard_public_suffix (and bad_eku for the server EKU rules); too_large for a
+// leaf that is a certificate over kMaxObjectBytes (a verdict, not an error).
 //
 // Input limits: every certificate, CRL or OCSP blob is at most kMaxObjectBytes; every bundle at
 // most kMaxObjects objects and kMaxBundleBytes bytes; chains longer than max_depth are refused.
 // Oversized or undecodable input is an InvalidInput Status (code too_large, too_many, malformed,
-// no_certificate), never a crash.
+// no_certificate), never a crash; except a leaf that decodes as a certificate but is over
+// kMaxObjectBytes: a negative verdict with code too_large (pathological name-constraint inputs).
 //
 // Thread-safety: a Validator is immutable after Create() and may be used from many threads.
 // Ownership: all OpenSSL handles are owned by RAII wrappers inside; nothing leaks to callers.
@@ -54,6 +65,7 @@ inline constexpr std::size_t kMaxBundleBytes = 16 * 1024 * 1024; // one file of 
 inline constexpr std::size_t kMaxObjects = 1000;                 // objects in one bundle
 inline constexpr int kMaxAlternativePaths = 32;
 inline constexpr int kPathBuildingBudgetMs = 1000;
+inline constexpr int kMaxDepthCeiling = 32;  // ValidationOptions::max_depth above this is capped to it
 
 enum class Purpose { kAny, kClient, kServer };
 enum class Profile { kStrict, kRfc5280 };
@@ -88,7 +100,9 @@ struct ValidationOptions {
   // Required key usage bits: digitalSignature, nonRepudiation (contentCommitment), keyEncipherment,
   // dataEncipherment, keyAgreement, keyCertSign, cRLSign, encipherOnly, decipherOnly.
   std::vector<std::string> required_key_usage;
-  int max_depth = 8;  // intermediates between leaf and anchor
+  // Intermediates between leaf and anchor, self-issued ones (key rollover) not counted; >= 0, values
+  // above kMaxDepthCeiling are capped.
+  int max_depth = 8;
   // RFC 5280 6.1.1 policy inputs. Empty initial_policy_set means { anyPolicy }.
   std::vector<std::string> initial_policy_set;
   bool explicit_policy = false;

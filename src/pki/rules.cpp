@@ -1,0 +1,293 @@
+// The rules Veridge adds around OpenSSL's path validation (contract in rules.h).
+#include "pki/rules.h"
+
+#include <arpa/inet.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "pki/ossl.h"
+
+namespace veridge::pki::rules {
+
+namespace {
+
+std::string At(X509* x, int depth) {
+  return " (certificate at depth " + std::to_string(depth) + ", subject \"" +
+         ossl::NameToString(X509_get_subject_name(x)) + "\")";
+}
+
+std::optional<Violation> Broken(const std::string& code, const std::string& what, X509* x, int depth,
+                                const std::string& why) {
+  return Violation{code, what + At(x, depth) + "; " + why, depth};
+}
+
+std::string Ia5(const ASN1_STRING* s) {
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s)));
+}
+
+bool Critical(X509* x, int nid) {
+  int idx = X509_get_ext_by_NID(x, nid, -1);
+  return idx >= 0 && X509_EXTENSION_get_critical(X509_get_ext(x, idx)) == 1;
+}
+bool Has(X509* x, int nid) { return X509_get_ext_by_NID(x, nid, -1) >= 0; }
+
+struct SanFree {
+  void operator()(GENERAL_NAMES* g) const { GENERAL_NAMES_free(g); }
+};
+using SanPtr = std::unique_ptr<GENERAL_NAMES, SanFree>;
+SanPtr Sans(X509* x) {
+  return SanPtr(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr)));
+}
+
+// RFC 5280 4.1.2.2: a positive integer of at most 20 octets (its DER content octets).
+std::optional<Violation> SerialRule(X509* x, int d) {
+  const ASN1_INTEGER* sn = X509_get0_serialNumber(x);
+  const unsigned char* p = ASN1_STRING_get0_data(sn);
+  int len = ASN1_STRING_length(sn);
+  bool zero = std::all_of(p, p + len, [](unsigned char c) { return c == 0; });
+  if (zero)
+    return Broken("bad_serial", "the serial number is zero", x, d, "RFC 5280 4.1.2.2 requires a positive serial");
+  int octets = len + ((p[0] & 0x80) ? 1 : 0);  // DER adds a 0x00 before a high bit
+  if (octets > 20)
+    return Broken("bad_serial", "the serial number is " + std::to_string(octets) + " octets long", x, d,
+                  "RFC 5280 4.1.2.2 allows at most 20 octets");
+  return std::nullopt;
+}
+
+bool ValidMailbox(const std::string& s) {
+  auto at = s.find('@');
+  if (at == std::string::npos || at == 0 || s.find('@', at + 1) != std::string::npos) return false;
+  for (std::size_t i = 0; i < at; ++i)
+    if (s[i] <= ' ' || s[i] >= 0x7f) return false;
+  return IsHostName(s.substr(at + 1), false);
+}
+
+// RFC 5280 4.2.1.10: constraints only in CA certificates, not an empty sequence, and each DNS or
+// e-mail base a valid name of its form (a DNS constraint is "host.example.com", never with a
+// leading period; an e-mail constraint is a mailbox, a host, or ".domain").
+std::optional<Violation> NameConstraintsRule(X509* x, int d) {
+  if (!Has(x, NID_name_constraints)) return std::nullopt;
+  if (d == 0 && (X509_get_extension_flags(x) & EXFLAG_CA) == 0)
+    return Broken("bad_name_constraints", "an end-entity certificate carries name constraints", x, d,
+                  "RFC 5280 4.2.1.10 allows them only in CA certificates");
+  auto* nc = static_cast<NAME_CONSTRAINTS*>(X509_get_ext_d2i(x, NID_name_constraints, nullptr, nullptr));
+  if (!nc) return Broken("bad_name_constraints", "the name constraints cannot be decoded", x, d, "the CA must reissue it");
+  std::optional<Violation> out;
+  int total = 0;
+  for (STACK_OF(GENERAL_SUBTREE)* trees : {nc->permittedSubtrees, nc->excludedSubtrees}) {
+    for (int i = 0; trees && i < sk_GENERAL_SUBTREE_num(trees) && !out; ++i, ++total) {
+      GENERAL_NAME* base = sk_GENERAL_SUBTREE_value(trees, i)->base;
+      if (base->type == GEN_DNS) {
+        std::string s = Ia5(base->d.dNSName);
+        if (!s.empty() && (s[0] == '.' || !IsHostName(s, false)))
+          out = Broken("bad_name_constraints", "the DNS name constraint \"" + s + "\" is not a host name", x, d,
+                       s[0] == '.' ? "a DNS constraint has no leading period (RFC 5280 4.2.1.10)"
+                                   : "RFC 5280 4.2.1.10 needs a DNS name in preferred syntax");
+      } else if (base->type == GEN_EMAIL) {
+        std::string s = Ia5(base->d.rfc822Name);
+        bool ok = s.find('@') != std::string::npos ? ValidMailbox(s)
+                                                   : IsHostName(!s.empty() && s[0] == '.' ? s.substr(1) : s, false);
+        if (!ok)
+          out = Broken("bad_name_constraints", "the e-mail name constraint \"" + s + "\" is not a mailbox, host or domain",
+                       x, d, "RFC 5280 4.2.1.10");
+      }
+    }
+  }
+  NAME_CONSTRAINTS_free(nc);
+  if (!out && total == 0)
+    out = Broken("bad_name_constraints", "the name constraints have neither permitted nor excluded subtrees", x, d,
+                 "RFC 5280 4.2.1.10 forbids an empty sequence");
+  return out;
+}
+
+std::optional<Violation> RfcRules(X509* x, int d, int n) {
+  bool anchor = d == n - 1;
+  if (!anchor)
+    if (auto v = SerialRule(x, d)) return v;
+  if (auto v = NameConstraintsRule(x, d)) return v;
+  if (!anchor && Has(x, NID_info_access)) {
+    auto* aia = static_cast<AUTHORITY_INFO_ACCESS*>(X509_get_ext_d2i(x, NID_info_access, nullptr, nullptr));
+    bool bad = !aia || sk_ACCESS_DESCRIPTION_num(aia) == 0;
+    AUTHORITY_INFO_ACCESS_free(aia);
+    if (bad)
+      return Broken("bad_aia", "the authorityInfoAccess extension is malformed or empty", x, d,
+                    "RFC 5280 4.2.2.1 needs a SEQUENCE of one or more access descriptions");
+  }
+  if (d == 0) {
+    auto sans = Sans(x);
+    for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans.get()); ++i) {
+      GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
+      if (gn->type != GEN_DNS) continue;
+      std::string s = Ia5(gn->d.dNSName);
+      if (!IsHostName(s, true))
+        return Broken("bad_dns_name", "the SAN dNSName \"" + s + "\" is not a host name", x, d,
+                      "RFC 5280 4.2.1.6 requires the preferred name syntax (letters, digits, hyphens)");
+    }
+  }
+  return std::nullopt;
+}
+
+// A CN that reads as a host name or an address (a dot, a colon, 0x-hex or all digits); a CN like
+// "Alice Applicant" or "x509-test-ee" names a subject, not a server, and is not compared.
+bool LooksLikeName(const std::string& cn) {
+  if (cn.find('.') != std::string::npos || cn.find(':') != std::string::npos) return true;
+  if (cn.size() > 2 && cn[0] == '0' && (cn[1] == 'x' || cn[1] == 'X')) return true;
+  return !cn.empty() && std::all_of(cn.begin(), cn.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+// Public suffixes a wildcard must not cover: every single label (a TLD) and the most used
+// two-label registry suffixes. Not the whole Public Suffix List: the appliance is offline and the
+// lender's servers are named by the lender's configuration.
+bool PublicSuffix(const std::string& s) {
+  static const std::set<std::string> kTwoLabel = {"co.uk", "org.uk", "ac.uk", "gov.uk", "ltd.uk", "me.uk",
+                                                  "com.au", "net.au", "org.au", "co.nz", "co.jp", "ne.jp",
+                                                  "com.br", "com.cn", "com.mx", "co.in", "co.za", "com.tr"};
+  std::string lower = s;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return lower.find('.') == std::string::npos || kTwoLabel.count(lower) > 0;
+}
+
+std::optional<Violation> ServerRules(STACK_OF(X509) * chain) {
+  int n = sk_X509_num(chain);
+  X509* leaf = sk_X509_value(chain, 0);
+  if (!Has(leaf, NID_ext_key_usage))
+    return Broken("bad_eku", "the server certificate has no extendedKeyUsage", leaf, 0,
+                  "a TLS server certificate must name serverAuth (CA/B Forum BR 7.1.2.7.10)");
+  if (Critical(leaf, NID_ext_key_usage))
+    return Broken("bad_eku", "the server certificate's extendedKeyUsage is critical", leaf, 0,
+                  "CA/B Forum BR 7.1.2.7.10 requires it non-critical");
+  auto* eku = static_cast<EXTENDED_KEY_USAGE*>(X509_get_ext_d2i(leaf, NID_ext_key_usage, nullptr, nullptr));
+  bool any = false;
+  for (int i = 0; eku && i < sk_ASN1_OBJECT_num(eku); ++i)
+    any |= OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i)) == NID_anyExtendedKeyUsage;
+  sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+  if (any)
+    return Broken("bad_eku", "the server certificate carries anyExtendedKeyUsage", leaf, 0,
+                  "CA/B Forum BR 7.1.2.7.10 forbids it in a subscriber certificate");
+  X509* anchor = sk_X509_value(chain, n - 1);
+  if (n > 1 && (X509_get_extension_flags(anchor) & EXFLAG_SS) && Has(anchor, NID_ext_key_usage))
+    return Broken("bad_eku", "the root certificate carries an extendedKeyUsage", anchor, n - 1,
+                  "CA/B Forum BR 7.1.2.1 forbids EKU in a root; the root must be replaced");
+
+  auto sans = Sans(leaf);
+  std::set<std::string> names;  // the SAN entries in their canonical text
+  for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans.get()); ++i) {
+    GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
+    if (gn->type == GEN_DNS) {
+      std::string s = Ia5(gn->d.dNSName);
+      names.insert(s);
+      if (s.size() > 2 && s.compare(0, 2, "*.") == 0 && PublicSuffix(s.substr(2)))
+        return Broken("wildcard_public_suffix", "the SAN \"" + s + "\" is a wildcard over a public suffix", leaf, 0,
+                      "CA/B Forum BR 3.2.2.6 forbids it");
+    } else if (gn->type == GEN_IPADD) {
+      names.insert(CanonicalAddress(ASN1_STRING_get0_data(gn->d.iPAddress), ASN1_STRING_length(gn->d.iPAddress)));
+    }
+  }
+  if (!sans) return std::nullopt;  // CN-only names are cn_only_name when a name is asked for
+  X509_NAME* subject = X509_get_subject_name(leaf);
+  for (int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1); i >= 0;
+       i = X509_NAME_get_index_by_NID(subject, NID_commonName, i)) {
+    unsigned char* utf8 = nullptr;
+    int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i)));
+    if (len < 0) return Broken("malformed", "the subject CN cannot be decoded", leaf, 0, "the CA must reissue it");
+    std::string cn(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len));
+    OPENSSL_free(utf8);
+    if (LooksLikeName(cn) && names.count(cn) == 0)
+      return Broken("cn_not_in_san", "the subject CN \"" + cn + "\" is not one of the SAN entries", leaf, 0,
+                    "CA/B Forum BR 7.1.4.3: the CN must be a character-for-character copy of a SAN dNSName, "
+                    "or the canonical text of a SAN address");
+  }
+  return std::nullopt;
+}
+
+std::optional<Violation> StrictRules(STACK_OF(X509) * chain, Purpose purpose) {
+  int n = sk_X509_num(chain);
+  for (int d = 0; d < n; ++d) {
+    X509* x = sk_X509_value(chain, d);
+    EVP_PKEY* pk = X509_get0_pubkey(x);
+    int id = pk ? EVP_PKEY_get_base_id(pk) : EVP_PKEY_NONE;
+    if ((id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS) && EVP_PKEY_get_bits(pk) % 8 != 0)
+      return Broken("unsupported_key", "RSA modulus of " + std::to_string(EVP_PKEY_get_bits(pk)) + " bits", x, d,
+                    "the modulus size must be a multiple of 8 bits (CA/B Forum BR 6.1.5)");
+  }
+  // RFC 5280 4.2.1.11 says MUST be critical, but NIST PKITS itself issues non-critical ones, so
+  // the rfc5280 (conformance) profile tolerates them and the strict profile does not.
+  for (int d = 1; d + 1 < n; ++d) {
+    X509* x = sk_X509_value(chain, d);
+    if (Has(x, NID_policy_constraints) && !Critical(x, NID_policy_constraints))
+      return Broken("bad_policy_constraints", "the policyConstraints extension is not critical", x, d,
+                    "RFC 5280 4.2.1.11 requires it to be critical");
+  }
+  X509* leaf = sk_X509_value(chain, 0);
+  if (Critical(leaf, NID_subject_alt_name) && X509_NAME_entry_count(X509_get_subject_name(leaf)) > 0)
+    return Broken("critical_san_with_subject", "the SAN is critical although the subject is not empty", leaf, 0,
+                  "RFC 5280 4.2.1.6 / CA/B Forum BR 7.1.2.7.12: critical only for an empty subject");
+  X509* anchor = sk_X509_value(chain, n - 1);
+  if ((X509_get_extension_flags(anchor) & EXFLAG_SS) && Has(anchor, NID_authority_key_identifier) &&
+      !X509_get0_authority_key_id(anchor))
+    return Broken("bad_aki", "the root's authorityKeyIdentifier has no keyIdentifier", anchor, n - 1,
+                  "CA/B Forum BR 7.1.2.1.3 requires the keyIdentifier when the extension is present");
+  if (purpose == Purpose::kServer) return ServerRules(chain);
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool IsHostName(const std::string& name, bool allow_wildcard) {
+  if (name.empty() || name.size() > 253) return false;
+  std::size_t start = 0;
+  bool first = true;
+  while (true) {
+    std::size_t dot = name.find('.', start);
+    std::string label = name.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    bool wildcard = first && allow_wildcard && label == "*" && dot != std::string::npos;
+    if (!wildcard) {
+      if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+      for (unsigned char c : label)
+        if (!std::isalnum(c) && c != '-') return false;
+    }
+    if (dot == std::string::npos) return true;
+    start = dot + 1;
+    first = false;
+  }
+}
+
+std::string CanonicalAddress(const unsigned char* bytes, int len) {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  if (len == 4) return inet_ntop(AF_INET, bytes, buf, sizeof buf) ? buf : "";
+  if (len == 16) return inet_ntop(AF_INET6, bytes, buf, sizeof buf) ? buf : "";  // glibc writes RFC 5952 text
+  return "";
+}
+
+std::optional<Violation> CheckChain(STACK_OF(X509) * chain, Profile profile, Purpose purpose) {
+  int n = sk_X509_num(chain);
+  for (int d = 0; d < n; ++d)
+    if (auto v = RfcRules(sk_X509_value(chain, d), d, n)) return v;
+  if (profile == Profile::kStrict) return StrictRules(chain, purpose);
+  return std::nullopt;
+}
+
+std::optional<Violation> CheckCrls(STACK_OF(X509) * chain, const std::vector<X509_CRL*>& crls) {
+  int n = sk_X509_num(chain);
+  for (int d = 1; d < n; ++d) {
+    X509* ca = sk_X509_value(chain, d);
+    for (X509_CRL* crl : crls) {
+      if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ca)) != 0) continue;
+      if (X509_CRL_verify(crl, X509_get0_pubkey(ca)) != 1) continue;  // another CA of the same name
+      if (X509_CRL_get_ext_by_NID(crl, NID_crl_number, -1) < 0) {
+        ERR_clear_error();
+        return Violation{"crl_missing_number",
+                         "a CRL issued by \"" + ossl::NameToString(X509_get_subject_name(ca)) +
+                             "\" has no CRL number; RFC 5280 5.2.3 requires one (fetch a conforming CRL)",
+                         -1};
+      }
+    }
+  }
+  ERR_clear_error();
+  return std::nullopt;
+}
+
+}  // namespace veridge::pki::rules

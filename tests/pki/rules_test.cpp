@@ -1,0 +1,397 @@
+// Path-validation rules around OpenSSL (issue 18): name constraints and the subject CN,
+// pathological inputs, and the strict/RFC 5280 rules, each on certificates generated here
+// (cert_forge.h), never copied from a conformance corpus. One TEST_CASE per rule; the reason codes
+// are the stable ones listed in pki/pki.h and certs/README.md.
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <iterator>
+
+#include "cert_forge.h"
+#include "pki/pki.h"
+#include "support/test_support.h"
+
+namespace forge = veridge::testing::forge;
+using forge::Cert;
+using forge::Spec;
+using veridge::pki::Purpose;
+using veridge::pki::ValidationOptions;
+using veridge::pki::ValidationResult;
+
+namespace {
+
+constexpr std::int64_t kAt = 1780272000;  // 2026-06-01T00:00:00Z
+
+Spec Named(const std::string& cn, std::vector<std::pair<std::string, std::string>> ext) {
+  Spec s;
+  if (!cn.empty()) s.subject = {{"O", "Veridge Rules Test"}, {"CN", cn}};
+  s.ext = std::move(ext);
+  return s;
+}
+
+Cert Root(const std::string& cn = "Rules Root CA", std::vector<std::pair<std::string, std::string>> more = {}) {
+  auto ext = forge::CaExt(true);
+  for (auto& e : more) ext.push_back(std::move(e));
+  return forge::Issue(Named(cn, ext), nullptr);
+}
+
+Cert Ca(const Cert& issuer, const std::string& cn, std::vector<std::pair<std::string, std::string>> more = {}) {
+  auto ext = forge::CaExt(false);
+  for (auto& e : more) ext.push_back(std::move(e));
+  return forge::Issue(Named(cn, ext), &issuer);
+}
+
+// A server leaf for cn with the given SAN (openssl.cnf syntax).
+Cert Leaf(const Cert& issuer, const std::string& cn, const std::string& san) {
+  return forge::Issue(Named(cn, forge::ServerExt(san)), &issuer);
+}
+
+// Validates leaf under the strict profile, purpose server, no revocation, at kAt; tweak adjusts.
+ValidationResult Verify(const Cert& leaf, const std::vector<const Cert*>& trust,
+                        const std::vector<const Cert*>& untrusted,
+                        const std::function<void(ValidationOptions&)>& tweak = {}) {
+  ValidationOptions o;
+  for (const Cert* c : trust) o.trust_anchors.push_back(c->Pem());
+  for (const Cert* c : untrusted) o.untrusted.push_back(c->Pem());
+  o.at_unix = kAt;
+  o.purpose = Purpose::kServer;
+  o.revocation = veridge::pki::RevocationMode::kNone;
+  if (tweak) tweak(o);
+  auto r = veridge::pki::ValidateCertificate(leaf.Pem(), o);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  return *r;
+}
+
+void ExpectValid(const ValidationResult& r) {
+  INFO(r.code << ": " << r.reason);
+  CHECK(r.valid);
+  CHECK(r.code == "ok");
+}
+
+void ExpectCode(const ValidationResult& r, const std::string& code) {
+  INFO(r.code << ": " << r.reason);
+  CHECK_FALSE(r.valid);
+  CHECK(r.code == code);
+  CHECK_FALSE(r.reason.empty());
+}
+
+std::string Write(const veridge::testing::TempDir& dir, const std::string& name, const std::string& text) {
+  auto p = dir / name;
+  std::ofstream(p) << text;
+  return p.string();
+}
+
+// `veridge cert verify --json ARGS`, its stdout kept in dir: exit code and output.
+std::pair<int, std::string> Cli(const veridge::testing::TempDir& dir, const std::string& args) {
+  auto out = dir / "verify.out";
+  int st = std::system((veridge::testing::VeridgeBinary().string() + " cert verify --json " + args + " > " +
+                        out.string() + " 2>&1")
+                           .c_str());
+  std::ifstream in(out);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, text};
+}
+
+}  // namespace
+
+// ---- kind 1: the subject CN and name constraints ---------------------------------------------
+
+TEST_CASE("name constraints: an IP SAN with the address written as the CN passes DNS+IP constraints") {
+  Cert root = Root();
+  Cert ica = Ca(root, "Constrained CA",
+                {{"nameConstraints", "critical,permitted;DNS:example.com,permitted;IP:192.0.2.0/255.255.255.0"}});
+  Cert leaf = Leaf(ica, "192.0.2.7", "IP:192.0.2.7");
+  ExpectValid(Verify(leaf, {&root}, {&ica}, [](ValidationOptions& o) { o.ip_addresses = {"192.0.2.7"}; }));
+  // The SAN itself is still constrained: an address outside the permitted subnet fails.
+  Cert outside = Leaf(ica, "198.51.100.7", "IP:198.51.100.7");
+  ExpectCode(Verify(outside, {&root}, {&ica}), "name_constraints");
+}
+
+TEST_CASE("name constraints: a DNS-looking CN beside an e-mail SAN is not a DNS name (client path)") {
+  Cert root = Root();
+  Cert ica = Ca(root, "Constrained CA", {{"nameConstraints", "critical,permitted;DNS:example.com,permitted;email:example.com"}});
+  auto ext = forge::ServerExt("email:alice@example.com");
+  ext[2] = {"extendedKeyUsage", "clientAuth"};
+  Cert leaf = forge::Issue(Named("alice.smith.applicant", ext), &ica);
+  ExpectValid(Verify(leaf, {&root}, {&ica}, [](ValidationOptions& o) { o.purpose = Purpose::kClient; }));
+}
+
+TEST_CASE("name constraints: without any SAN the CN is still checked as a legacy host name") {
+  Cert root = Root();
+  Cert ica = Ca(root, "Constrained CA", {{"nameConstraints", "critical,permitted;DNS:example.com"}});
+  auto ext = forge::ServerExt("DNS:unused.example.com");
+  ext.pop_back();  // no subjectAltName at all
+  Cert leaf = forge::Issue(Named("host.evil.test", ext), &ica);
+  ExpectCode(Verify(leaf, {&root}, {&ica}), "name_constraints");
+}
+
+// ---- kind 5: pathological inputs end in a verdict --------------------------------------------
+
+TEST_CASE("pathological: a cycle of two distinct CAs with a max depth of 255 is a clean failure") {
+  Cert root = Root();
+  forge::Key k1 = forge::EcKey(), k2 = forge::EcKey();
+  Spec stub = Named("Cycle CA 2", forge::CaExt(true));
+  stub.key = k2;
+  Cert ca2_stub = forge::Issue(stub, nullptr);  // only to sign ca1; never given to the validator
+  Spec s1 = Named("Cycle CA 1", forge::CaExt(false));
+  s1.key = k1;
+  Cert ca1 = forge::Issue(s1, &ca2_stub);
+  Spec s2 = Named("Cycle CA 2", forge::CaExt(false));
+  s2.key = k2;
+  Cert ca2 = forge::Issue(s2, &ca1);
+  Cert leaf = Leaf(ca1, "cycle.example.com", "DNS:cycle.example.com");
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = Verify(leaf, {&root}, {&ca1, &ca2}, [](ValidationOptions& o) { o.max_depth = 255; });
+  CHECK_FALSE(r.valid);
+  CHECK((r.code == "path_not_found" || r.code == "untrusted_root"));
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500));
+  ValidationOptions bad;
+  bad.trust_anchors = {root.Pem()};
+  bad.max_depth = -1;
+  CHECK(veridge::pki::ValidateCertificate(leaf.Pem(), bad).status().code() == "bad_option");
+
+  if (!std::filesystem::exists(veridge::testing::VeridgeBinary())) VERIDGE_SKIP("veridge binary not built");
+  veridge::testing::TempDir dir;
+  auto [rc, out] = Cli(dir, "--at 2026-06-01T00:00:00Z --revocation if-available --purpose server --max-depth 255 --trust " +
+                       Write(dir, "root.pem", root.Pem()) + " --untrusted " +
+                       Write(dir, "cas.pem", ca1.Pem() + ca2.Pem()) + " " + Write(dir, "leaf.pem", leaf.Pem()));
+  INFO(out);
+  CHECK(rc == 1);  // a negative verdict, not a usage or input error (2)
+  CHECK(out.find("\"valid\":false") != std::string::npos);
+}
+
+TEST_CASE("pathological: thousands of names against thousands of name constraints end in a verdict") {
+  // A root with 2048 permitted + 2048 excluded DNS constraints; leaves with 2048 SAN names and/or
+  // 2048 emailAddress subject attributes. The check would be quadratic: each case must end in a
+  // negative verdict (never an input error) and quickly.
+  std::string nc = "critical", san;
+  for (int i = 0; i < 2048; ++i) {
+    nc += ",permitted;DNS:t" + std::to_string(i) + ".test";
+    san += std::string(i ? "," : "") + "DNS:t" + std::to_string(i) + ".test";
+  }
+  nc += ",permitted;DNS:test";
+  for (int i = 0; i < 2048; ++i) nc += ",excluded;DNS:x" + std::to_string(i) + ".test";
+  Cert root = Root("Many Constraints Root", {{"nameConstraints", nc}});
+  std::vector<std::pair<std::string, std::string>> many_emails;
+  for (int i = 0; i < 2048; ++i) many_emails.emplace_back("emailAddress", "t" + std::to_string(i) + "@test");
+  many_emails.emplace_back("CN", "t0.test");
+
+  Spec sans_only = Named("", forge::ServerExt("critical," + san));  // empty subject, critical SAN
+  Spec subjects_only = Named("", forge::ServerExt("DNS:unused.test"));
+  subjects_only.ext.pop_back();  // no SAN
+  subjects_only.subject = many_emails;
+  Spec both = Named("", forge::ServerExt(san));
+  both.subject = many_emails;  // over the 64 KiB certificate bound
+  for (const Spec* s : {&sans_only, &subjects_only, &both}) {
+    Cert leaf = forge::Issue(*s, &root);
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = Verify(leaf, {&root}, {}, [](ValidationOptions& o) { o.dns_names = {"t0.test"}; });
+    INFO(r.code << ": " << r.reason);
+    CHECK_FALSE(r.valid);
+    CHECK((r.code == "name_constraints" || r.code == "too_large"));
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500));
+  }
+  // The oversized leaf is refused by its size: a verdict naming the bound.
+  auto r = Verify(forge::Issue(both, &root), {&root}, {});
+  CHECK(r.code == "too_large");
+  CHECK(r.failed_depth == 0);
+}
+
+// ---- RFC 5280 rules (both profiles) ----------------------------------------------------------
+
+namespace {
+Cert LeafSpec(const Cert& issuer, Spec s) { return forge::Issue(std::move(s), &issuer); }
+void Rfc5280(ValidationOptions& o) { o.profile = veridge::pki::Profile::kRfc5280; }
+}  // namespace
+
+TEST_CASE("bad_serial: a zero serial and a 21-octet serial are refused, 20 octets pass") {
+  Cert root = Root();
+  Spec s = Named("serial.example.com", forge::ServerExt("DNS:serial.example.com"));
+  s.serial_hex = "00";
+  ExpectCode(Verify(LeafSpec(root, s), {&root}, {}), "bad_serial");
+  ExpectCode(Verify(LeafSpec(root, s), {&root}, {}, Rfc5280), "bad_serial");
+  s.serial_hex = "01" + std::string(40, '0');  // 21 octets
+  ExpectCode(Verify(LeafSpec(root, s), {&root}, {}), "bad_serial");
+  s.serial_hex = "7f" + std::string(38, 'a');  // 20 octets, high bit clear
+  ExpectValid(Verify(LeafSpec(root, s), {&root}, {}));
+}
+
+TEST_CASE("bad_dns_name: an underscore in a SAN dNSName is refused") {
+  Cert root = Root();
+  ExpectCode(Verify(Leaf(root, "my_host.example.com", "DNS:my_host.example.com"), {&root}, {}), "bad_dns_name");
+  ExpectCode(Verify(Leaf(root, "Host", "DNS:my_host.example.com"), {&root}, {}, Rfc5280), "bad_dns_name");
+  ExpectValid(Verify(Leaf(root, "my-host.example.com", "DNS:my-host.example.com"), {&root}, {}));
+}
+
+TEST_CASE("bad_name_constraints: leading period, invalid names, empty, and constraints in a leaf") {
+  Cert root = Root();
+  Cert leading = Ca(root, "Leading Period CA", {{"nameConstraints", "critical,permitted;DNS:.example.com"}});
+  ExpectCode(Verify(Leaf(leading, "a.example.com", "DNS:a.example.com"), {&root}, {&leading}), "bad_name_constraints");
+  Cert invalid_dns = Ca(root, "Invalid DNS CA",
+                        {{"nameConstraints", "critical,permitted;DNS:example.com,permitted;DNS:bad_name.test"}});
+  ExpectCode(Verify(Leaf(invalid_dns, "a.example.com", "DNS:a.example.com"), {&root}, {&invalid_dns}),
+             "bad_name_constraints");
+  Cert invalid_email = Ca(root, "Invalid Email CA",
+                          {{"nameConstraints", "critical,permitted;DNS:example.com,permitted;email:@example.com"}});
+  ExpectCode(Verify(Leaf(invalid_email, "a.example.com", "DNS:a.example.com"), {&root}, {&invalid_email}, Rfc5280),
+             "bad_name_constraints");
+  Cert empty = Ca(root, "Empty NC CA", {{"nameConstraints", "critical,DER:30:00"}});
+  ExpectCode(Verify(Leaf(empty, "a.example.com", "DNS:a.example.com"), {&root}, {&empty}), "bad_name_constraints");
+  auto ext = forge::ServerExt("DNS:a.example.com");
+  ext.emplace_back("nameConstraints", "critical,permitted;DNS:example.com");
+  ExpectCode(Verify(LeafSpec(root, Named("a.example.com", ext)), {&root}, {}), "bad_name_constraints");
+  // Well-formed constraints (a mailbox, a host, a .domain for e-mail) pass.
+  Cert good = Ca(root, "Good NC CA",
+                 {{"nameConstraints",
+                   "critical,permitted;DNS:example.com,permitted;email:.example.com,excluded;email:x@example.com"}});
+  ExpectValid(Verify(Leaf(good, "a.example.com", "DNS:a.example.com"), {&root}, {&good}));
+}
+
+TEST_CASE("bad_policy_constraints: a non-critical policyConstraints in an intermediate") {
+  Cert root = Root();
+  Cert ica = Ca(root, "Policy CA", {{"policyConstraints", "inhibitPolicyMapping:0"}});
+  ExpectCode(Verify(Leaf(ica, "p.example.com", "DNS:p.example.com"), {&root}, {&ica}), "bad_policy_constraints");
+  // NIST PKITS issues non-critical ones: the conformance profile tolerates them.
+  ExpectValid(Verify(Leaf(ica, "p.example.com", "DNS:p.example.com"), {&root}, {&ica}, Rfc5280));
+  Cert ok = Ca(root, "Critical Policy CA", {{"policyConstraints", "critical,inhibitPolicyMapping:0"}});
+  ExpectValid(Verify(Leaf(ok, "p.example.com", "DNS:p.example.com"), {&root}, {&ok}));
+}
+
+TEST_CASE("bad_aia: an empty or undecodable authorityInfoAccess") {
+  Cert root = Root();
+  for (const char* der : {"DER:30:00", "DER:04:01:00"}) {
+    auto ext = forge::ServerExt("DNS:aia.example.com");
+    ext.emplace_back("authorityInfoAccess", der);
+    ExpectCode(Verify(LeafSpec(root, Named("aia.example.com", ext)), {&root}, {}), "bad_aia");
+  }
+  auto ext = forge::ServerExt("DNS:aia.example.com");
+  ext.emplace_back("authorityInfoAccess", "caIssuers;URI:http://ca.example.com/int.crt");
+  ExpectValid(Verify(LeafSpec(root, Named("aia.example.com", ext)), {&root}, {}));
+}
+
+TEST_CASE("crl_missing_number: a CRL without a CRL number is refused, with one it is used") {
+  Cert root = Root();
+  Cert leaf = Leaf(root, "crl.example.com", "DNS:crl.example.com");
+  auto with_crl = [&](bool number) {
+    return [&root, number](ValidationOptions& o) {
+      o.revocation = veridge::pki::RevocationMode::kRequire;
+      o.crls = {forge::Crl(root, number)};
+    };
+  };
+  ExpectCode(Verify(leaf, {&root}, {}, with_crl(false)), "crl_missing_number");
+  ExpectValid(Verify(leaf, {&root}, {}, with_crl(true)));
+}
+
+TEST_CASE("a pathLenConstraint in the leaf is ignored") {
+  Cert root = Root();
+  auto ext = forge::ServerExt("DNS:plen.example.com");
+  ext[0] = {"basicConstraints", "critical,CA:FALSE,pathlen:0"};
+  ExpectValid(Verify(LeafSpec(root, Named("plen.example.com", ext)), {&root}, {}));
+}
+
+// ---- strict profile (all purposes) -----------------------------------------------------------
+
+TEST_CASE("unsupported_key: DSA keys and RSA moduli that are not a multiple of 8 bits") {
+  Cert root = Root();
+  Spec rsa = Named("rsa.example.com", forge::ServerExt("DNS:rsa.example.com"));
+  rsa.key = forge::RsaKey(2052);
+  ExpectCode(Verify(LeafSpec(root, rsa), {&root}, {}), "unsupported_key");
+  Spec dsa = Named("dsa.example.com", forge::ServerExt("DNS:dsa.example.com"));
+  dsa.key = forge::DsaKey();
+  REQUIRE(dsa.key);
+  ExpectCode(Verify(LeafSpec(root, dsa), {&root}, {}), "unsupported_key");
+}
+
+TEST_CASE("critical_san_with_subject: a critical SAN is only for an empty subject") {
+  Cert root = Root();
+  ExpectCode(Verify(Leaf(root, "crit.example.com", "critical,DNS:crit.example.com"), {&root}, {}),
+             "critical_san_with_subject");
+  ExpectValid(Verify(Leaf(root, "", "critical,DNS:crit.example.com"), {&root}, {}));
+  ExpectValid(Verify(Leaf(root, "crit.example.com", "critical,DNS:crit.example.com"), {&root}, {}, Rfc5280));
+}
+
+TEST_CASE("bad_aki: a root whose authorityKeyIdentifier has no keyIdentifier") {
+  Cert root = Root("AKI Root", {{"authorityKeyIdentifier", "DER:30:00"}});
+  Cert leaf = Leaf(root, "aki.example.com", "DNS:aki.example.com");
+  ExpectCode(Verify(leaf, {&root}, {}), "bad_aki");
+  ExpectValid(Verify(leaf, {&root}, {}, Rfc5280));
+}
+
+TEST_CASE("ca_leaf: basicConstraints CA=TRUE in the leaf, even without keyCertSign") {
+  Cert root = Root();
+  auto ext = forge::ServerExt("DNS:ca.example.com");
+  ext[0] = {"basicConstraints", "critical,CA:TRUE"};
+  ExpectCode(Verify(LeafSpec(root, Named("ca.example.com", ext)), {&root}, {}), "ca_leaf");
+}
+
+// ---- strict profile, server purpose only -----------------------------------------------------
+
+TEST_CASE("cn_not_in_san: the CN must be a SAN entry, byte for byte or as canonical address text") {
+  Cert root = Root();
+  const std::vector<std::pair<std::string, std::string>> mismatches = {
+      {"Example.COM", "DNS:example.com"},                          // case
+      {"xn--nxasmq6b.com", "DNS:xn--n3h.com"},                     // another punycode name
+      {"test-\xe6\xb8\xac\xe8\xa9\xa6.com", "DNS:xn--test--wg5h0h.com"},  // U-label vs A-label
+      {"192.168.001.001", "IP:192.168.1.1"},                       // IPv4 leading zeros
+      {"0xC0A80101", "IP:192.168.1.1"},                            // IPv4 as hex
+      {"2001:DB8::1", "IP:2001:db8::1"},                           // IPv6 upper case
+      {"2001:0db8:0000:0000:0000:0000:0000:0001", "IP:2001:db8::1"},  // IPv6 uncompressed
+      {"2001:db8:0:0:1:0:0:1", "IP:2001:db8::1:0:0:1"},            // IPv6 not RFC 5952
+      {"other.example.com", "DNS:valid.example.com"},              // simply not there
+  };
+  for (const auto& [cn, san] : mismatches) {
+    INFO(cn << " vs " << san);
+    ExpectCode(Verify(Leaf(root, cn, san), {&root}, {}), "cn_not_in_san");
+  }
+  ExpectValid(Verify(Leaf(root, "2001:db8::1:0:0:1", "IP:2001:db8::1:0:0:1"), {&root}, {}));
+  ExpectValid(Verify(Leaf(root, "192.168.1.1", "IP:192.168.1.1"), {&root}, {}));
+  ExpectValid(Verify(Leaf(root, "test-style-ee", "DNS:example.com"), {&root}, {}));  // not a host name: not compared
+  // A smart card's CN names a person; the client path does not compare it.
+  auto ext = forge::ServerExt("DNS:example.com");
+  ext[2] = {"extendedKeyUsage", "clientAuth"};
+  ExpectValid(Verify(LeafSpec(root, Named("Other.Example.COM", ext)), {&root}, {},
+                     [](ValidationOptions& o) { o.purpose = Purpose::kClient; }));
+}
+
+TEST_CASE("bad_eku for servers: no EKU, anyExtendedKeyUsage, a critical EKU, an EKU in the root") {
+  Cert root = Root();
+  auto with_eku = [&](const std::string& eku) {
+    auto ext = forge::ServerExt("DNS:eku.example.com");
+    if (eku.empty()) ext.erase(ext.begin() + 2);
+    else ext[2] = {"extendedKeyUsage", eku};
+    return LeafSpec(root, Named("eku.example.com", ext));
+  };
+  ExpectCode(Verify(with_eku(""), {&root}, {}), "bad_eku");
+  ExpectCode(Verify(with_eku("serverAuth,anyExtendedKeyUsage"), {&root}, {}), "bad_eku");
+  ExpectCode(Verify(with_eku("critical,serverAuth"), {&root}, {}), "bad_eku");
+  Cert eku_root = Root("EKU Root", {{"extendedKeyUsage", "serverAuth"}});
+  auto r = Verify(Leaf(eku_root, "eku.example.com", "DNS:eku.example.com"), {&eku_root}, {});
+  ExpectCode(r, "bad_eku");
+  CHECK(r.failed_depth == 1);
+  // The client path keeps RFC 5280's reading: no EKU means any use.
+  ExpectValid(Verify(with_eku(""), {&root}, {}, [](ValidationOptions& o) { o.purpose = Purpose::kClient; }));
+}
+
+TEST_CASE("wildcard_public_suffix: no wildcard over a TLD or a registry suffix") {
+  Cert root = Root();
+  ExpectCode(Verify(Leaf(root, "Wildcard Leaf", "DNS:*.com"), {&root}, {}), "wildcard_public_suffix");
+  ExpectCode(Verify(Leaf(root, "Wildcard Leaf", "DNS:*.co.uk"), {&root}, {}), "wildcard_public_suffix");
+  ExpectValid(Verify(Leaf(root, "Wildcard Leaf", "DNS:*.example.com"), {&root}, {}));
+}
+
+TEST_CASE("max depth counts logical intermediates: a self-issued rollover CA is not one") {
+  Cert root = Root();
+  Cert old_key = Ca(root, "Rollover CA");
+  Cert new_key = Ca(old_key, "Rollover CA");  // self-issued: same subject, next key
+  Cert leaf = Leaf(new_key, "roll.example.com", "DNS:roll.example.com");
+  ExpectValid(Verify(leaf, {&root}, {&old_key, &new_key}, [](ValidationOptions& o) { o.max_depth = 1; }));
+  Cert first = Ca(root, "First CA");
+  Cert second = Ca(first, "Second CA");
+  Cert deep = Leaf(second, "deep.example.com", "DNS:deep.example.com");
+  ExpectCode(Verify(deep, {&root}, {&first, &second}, [](ValidationOptions& o) { o.max_depth = 1; }), "chain_too_long");
+  ExpectValid(Verify(deep, {&root}, {&first, &second}, [](ValidationOptions& o) { o.max_depth = 2; }));
+}
