@@ -231,6 +231,14 @@ int VerifyCallback(int ok, X509_STORE_CTX* ctx) {
       // 6.1.4 (m) reads it only in CA certificates, so the leaf's is ignored, not fatal.
       if (depth == 0) return 1;
       break;
+    case X509_V_ERR_CA_CERT_MISSING_KEY_USAGE: {
+      // X509_V_FLAG_X509_STRICT wants keyUsage in every CA certificate, the trust anchor included;
+      // the anchor is trusted by configuration, not by its extensions (RFC 5280 6.1.1 (d)), and
+      // without keyUsage it may sign certificates and CRLs (4.2.1.3). Intermediates still need it.
+      STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx);
+      if (chain && depth == sk_X509_num(chain) - 1) return 1;
+      break;
+    }
     case X509_V_ERR_CRL_HAS_EXPIRED:
       if (st->stale_action == StaleCrlAction::kReview) {
         st->stale = true;
@@ -839,7 +847,10 @@ Result<Validator> Validator::Create(const ValidationOptions& options) {
       }
     if (!found) return Status::InvalidInput("bad_option", "\"" + k + "\" is not a key usage name");
   }
-  unsigned long f = X509_V_FLAG_EXTENDED_CRL_SUPPORT | X509_V_FLAG_USE_DELTAS | X509_V_FLAG_POLICY_CHECK;
+  // PARTIAL_CHAIN: a configured issuing CA is a trust anchor in its own right (certs/README.md), the
+  // path ends there even when its root is supplied too; OpenSSL otherwise insists on a self-signed end.
+  unsigned long f = X509_V_FLAG_EXTENDED_CRL_SUPPORT | X509_V_FLAG_USE_DELTAS | X509_V_FLAG_POLICY_CHECK |
+                    X509_V_FLAG_PARTIAL_CHAIN;
   if (options.revocation != RevocationMode::kNone) f |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
   if (options.explicit_policy) f |= X509_V_FLAG_EXPLICIT_POLICY;
   if (options.inhibit_policy_mapping) f |= X509_V_FLAG_INHIBIT_MAP;

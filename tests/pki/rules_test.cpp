@@ -395,3 +395,64 @@ TEST_CASE("max depth counts logical intermediates: a self-issued rollover CA is 
   ExpectCode(Verify(deep, {&root}, {&first, &second}, [](ValidationOptions& o) { o.max_depth = 1; }), "chain_too_long");
   ExpectValid(Verify(deep, {&root}, {&first, &second}, [](ValidationOptions& o) { o.max_depth = 2; }));
 }
+
+// ---- valid chains that must not be refused ---------------------------------------------------
+
+TEST_CASE("a CRL issuer without a keyUsage extension may sign CRLs (RFC 5280: no keyUsage, any use)") {
+  auto ext = forge::CaExt(true);
+  ext.erase(ext.begin() + 1);  // no keyUsage
+  Cert root = forge::Issue(Named("No KU Root", ext), nullptr);
+  Cert leaf = Leaf(root, "noku.example.com", "DNS:noku.example.com");
+  ExpectValid(Verify(leaf, {&root}, {}, [&root](ValidationOptions& o) {
+    o.revocation = veridge::pki::RevocationMode::kRequire;
+    o.crls = {forge::Crl(root, true)};
+  }));
+}
+
+TEST_CASE("an issuing CA configured as the trust anchor, its root given among the intermediates") {
+  Cert root = Root();
+  Cert ica = Ca(root, "Anchor Issuing CA");
+  Cert leaf = Leaf(ica, "anchor.example.com", "DNS:anchor.example.com");
+  ExpectValid(Verify(leaf, {&ica}, {}));
+  ExpectValid(Verify(leaf, {&ica}, {&root}));
+  ExpectValid(Verify(leaf, {&root}, {&root, &ica}));  // root first in the bundle
+}
+
+TEST_CASE("two trusted roots and an expired cross-certificate: the direct path is found") {
+  Cert root = Root("Chain Root");
+  Cert root2 = Root("Chain Root 2");
+  Spec cross = Named("Chain Root", forge::CaExt(false));
+  cross.key = root.key;  // root's key, certified by root2, long expired
+  cross.not_before = 315532800;  // 1980-01-01
+  cross.not_after = 596419200;   // 1988-11-25
+  Cert expired = forge::Issue(cross, &root2);
+  Cert leaf = Leaf(root, "pain.example.com", "DNS:pain.example.com");
+  ExpectValid(Verify(leaf, {&root, &root2}, {&expired}));
+  ExpectValid(Verify(leaf, {&root2, &root}, {&expired}));
+}
+
+TEST_CASE("a trusted root that is also cross-signed in a cycle of three CAs: the path is found") {
+  // leaf -> A1 -> Root A (trusted); A, B and C also cross-certify each other and each has a
+  // subordinate CA. Path building must end at the trusted A, not wander the A-B-C cycle.
+  auto with_key = [](const std::string& cn, bool root, const forge::Key& key) {
+    Spec s = Named(cn, forge::CaExt(root));
+    s.ext[1] = {"keyUsage", "keyCertSign"};  // non-critical, no cRLSign: allowed, and common
+    s.key = key;
+    return s;
+  };
+  Cert a = Root("Root A");
+  Cert b_self = Root("Root B"), c_self = Root("Root C");  // sign the cross-certificates only
+  Cert a1 = forge::Issue(with_key("Intermediate A1", false, forge::EcKey()), &a);
+  Cert a_by_b = forge::Issue(with_key("Root A", false, a.key), &b_self);
+  Cert a_by_c = forge::Issue(with_key("Root A", false, a.key), &c_self);
+  Cert b_by_a = forge::Issue(with_key("Root B", false, b_self.key), &a);
+  Cert b_by_c = forge::Issue(with_key("Root B", false, b_self.key), &c_self);
+  Cert c_by_a = forge::Issue(with_key("Root C", false, c_self.key), &a);
+  Cert c_by_b = forge::Issue(with_key("Root C", false, c_self.key), &b_self);
+  Cert b1 = Ca(b_self, "Intermediate B1"), c1 = Ca(c_self, "Intermediate C1");
+  Cert leaf = Leaf(a1, "", "critical,DNS:cycle3.example.com");
+  auto r = Verify(leaf, {&a}, {&a1, &a_by_b, &a_by_c, &b1, &b_by_a, &b_by_c, &c1, &c_by_a, &c_by_b},
+                  [](ValidationOptions& o) { o.dns_names = {"cycle3.example.com"}; });
+  ExpectValid(r);
+  CHECK(r.chain.size() == 3);
+}
