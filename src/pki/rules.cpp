@@ -130,12 +130,14 @@ std::optional<Violation> RfcRules(X509* x, int d, int n) {
   return std::nullopt;
 }
 
-// A CN that reads as a host name or an address (a dot, a colon, 0x-hex or all digits); a CN like
-// "Alice Applicant" or "x509-test-ee" names a subject, not a server, and is not compared.
-bool LooksLikeName(const std::string& cn) {
-  if (cn.find('.') != std::string::npos || cn.find(':') != std::string::npos) return true;
-  if (cn.size() > 2 && cn[0] == '0' && (cn[1] == 'x' || cn[1] == 'X')) return true;
-  return !cn.empty() && std::all_of(cn.begin(), cn.end(), [](unsigned char c) { return std::isdigit(c); });
+// A CN written as an IP address in any text form inet_aton / inet_pton accept (dotted decimal,
+// hex, leading zeros, IPv6 in any case or compression): only address characters, so that a CN
+// such as "1 Main Street" is not read as the address 1.
+bool ReadsAsAddress(const std::string& cn) {
+  if (cn.empty() || cn.find_first_not_of("0123456789abcdefABCDEFxX.:") != std::string::npos) return false;
+  in_addr a4;
+  in6_addr a6;
+  return inet_aton(cn.c_str(), &a4) == 1 || inet_pton(AF_INET6, cn.c_str(), &a6) == 1;
 }
 
 // Public suffixes a wildcard must not cover: every single label (a TLD) and the most used
@@ -173,17 +175,17 @@ std::optional<Violation> ServerRules(STACK_OF(X509) * chain) {
                   "CA/B Forum BR 7.1.2.1 forbids EKU in a root; the root must be replaced");
 
   auto sans = Sans(leaf);
-  std::set<std::string> names;  // the SAN entries in their canonical text
+  std::set<std::string> dns, addresses;  // the SAN entries; addresses in their canonical text
   for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans.get()); ++i) {
     GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
     if (gn->type == GEN_DNS) {
       std::string s = Ia5(gn->d.dNSName);
-      names.insert(s);
+      dns.insert(s);
       if (s.size() > 2 && s.compare(0, 2, "*.") == 0 && PublicSuffix(s.substr(2)))
         return Broken("wildcard_public_suffix", "the SAN \"" + s + "\" is a wildcard over a public suffix", leaf, 0,
                       "CA/B Forum BR 3.2.2.6 forbids it");
     } else if (gn->type == GEN_IPADD) {
-      names.insert(CanonicalAddress(ASN1_STRING_get0_data(gn->d.iPAddress), ASN1_STRING_length(gn->d.iPAddress)));
+      addresses.insert(CanonicalAddress(ASN1_STRING_get0_data(gn->d.iPAddress), ASN1_STRING_length(gn->d.iPAddress)));
     }
   }
   if (!sans) return std::nullopt;  // CN-only names are cn_only_name when a name is asked for
@@ -195,10 +197,26 @@ std::optional<Violation> ServerRules(STACK_OF(X509) * chain) {
     if (len < 0) return Broken("malformed", "the subject CN cannot be decoded", leaf, 0, "the CA must reissue it");
     std::string cn(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len));
     OPENSSL_free(utf8);
-    if (LooksLikeName(cn) && names.count(cn) == 0)
-      return Broken("cn_not_in_san", "the subject CN \"" + cn + "\" is not one of the SAN entries", leaf, 0,
-                    "CA/B Forum BR 7.1.4.3: the CN must be a character-for-character copy of a SAN dNSName, "
-                    "or the canonical text of a SAN address");
+    // CA/B Forum BR 7.1.4.3: a CN is a character-for-character copy of a SAN dNSName (A-labels,
+    // never U-labels) or the canonical text of a SAN address. A DNS CN that is simply absent from
+    // the SAN is not refused: RFC 5280 validators ignore the CN beside a SAN, and conformance
+    // suites hold valid chains whose CN is a parent domain of the SAN names.
+    const char* why = nullptr;
+    if (ReadsAsAddress(cn)) {
+      if (addresses.count(cn) == 0) why = "is an address, but not the canonical text (RFC 3986 / RFC 5952) of a SAN address";
+    } else if (dns.count(cn) == 0) {
+      for (const auto& d : dns)
+        if (d.size() == cn.size() && std::equal(d.begin(), d.end(), cn.begin(), [](unsigned char a, unsigned char b) {
+              return std::tolower(a) == std::tolower(b);
+            }))
+          why = "differs from a SAN dNSName in letter case";
+      bool non_ascii = std::any_of(cn.begin(), cn.end(), [](unsigned char c) { return c >= 0x80; });
+      if (!why && non_ascii && cn.find('.') != std::string::npos)
+        why = "is an internationalised name in Unicode form; a SAN dNSName is always the A-label (xn--) form";
+    }
+    if (why)
+      return Broken("cn_not_in_san", "the subject CN \"" + cn + "\" " + why, leaf, 0,
+                    "CA/B Forum BR 7.1.4.3 requires the CN to be an exact copy of a SAN entry");
   }
   return std::nullopt;
 }

@@ -6,11 +6,12 @@
 //     20 octets), dNSName syntax in the leaf's SAN, name-constraints syntax and placement, a
 //     decodable AIA, CRLs with a CRL number;
 //   * strict-profile (CA/Browser Forum / webpki) rules: RSA modulus sizes (DSA is refused with the
-//     weak keys in validate.cpp), policyConstraints criticality (PKITS has non-critical ones), a critical SAN beside a
-//     subject, the AKI of the trust anchor and, for Purpose::kServer only, the server-certificate
-//     rules (EKU present, not critical, no anyExtendedKeyUsage, no EKU on the root; CN one of the SAN
-//     entries; no wildcard on a public suffix). A smart-card client certificate (kClient) is not a
-//     web server's and keeps the rules that make sense for it; see certs/README.md for the split.
+//     weak keys in validate.cpp), policyConstraints criticality (PKITS has non-critical ones), a
+//     critical SAN beside a subject, the AKI of the trust anchor and, for Purpose::kServer only,
+//     the server-certificate rules (EKU present, not critical, no anyExtendedKeyUsage, no EKU on
+//     the root; an address, case-variant or Unicode CN must be an exact SAN copy; no wildcard on a
+//     public suffix). A smart-card client certificate (kClient) is not a web server's and keeps
+//     the rules that make sense for it; see certs/README.md for the split.
 // Input: the chain OpenSSL built, leaf first, trust anchor last; CRLs that were supplied.
 // Failure: the first rule broken, as a Violation (code, human reason naming the certificate, depth);
 // nothing is thrown and nothing is logged. Thread-safe: pure functions over const inputs.
