@@ -1,5 +1,6 @@
 // veridge db init | db check | db rekey | db purge | db reanchor, veridge audit verify — the store's
-// maintenance commands.
+// maintenance commands. `audit verify --anchor RESULT` also checks the log against the audit head a
+// signed result carries (kept by the lender, outside the box).
 //
 // Config keys read here: [store].path, [store].key_file, [store].retention_days (default 30).
 // Only `db init` (and `keys init`) creates a store; every other command opens an existing one
@@ -7,6 +8,8 @@
 // expected one. Every open compares the database with its anchor (store/store.h, "Anchor"): a
 // wiped, rolled-back or replaced store fails the command with exit 3 and says how to recover;
 // `db reanchor` is the explicit step that accepts a database as it is.
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <iostream>
 
@@ -16,6 +19,7 @@
 #include "common/clock.h"
 #include "common/files.h"
 #include "config/config.h"
+#include "outbox/signing.h"
 #include "store/store.h"
 
 namespace veridge::app {
@@ -255,23 +259,91 @@ void RegisterDbPurge(CLI::App* db, CommandContext& ctx) {
   });
 }
 
+// Reads the audit anchor out of a signed result a lender kept: the file holds the compact JWS
+// (data.attestation), or the whole webhook body / data object with an "attestation" member. The
+// JWS must verify AND be signed by this appliance's device key ([device].cert_chain): an anchor
+// anyone could have made proves nothing. Codes (exit 2): anchor_unreadable, anchor_not_signed,
+// anchor_other_device, anchor_missing (a result signed before results carried the audit head).
+Result<store::AuditHeadPoint> ReadAnchorFromResult(const std::string& path, const config::Config& cfg) {
+  auto text = ReadFileBounded(path, 4 * 1024 * 1024);
+  if (!text.ok()) return text.status().WithContext("reading the anchor " + path);
+  std::string compact = *text;
+  while (!compact.empty() && std::isspace(static_cast<unsigned char>(compact.back()))) compact.pop_back();
+  while (!compact.empty() && std::isspace(static_cast<unsigned char>(compact.front()))) compact.erase(0, 1);
+  if (!compact.empty() && compact.front() == '{') {
+    auto j = nlohmann::json::parse(compact, nullptr, false);
+    const nlohmann::json* holder = &j;
+    if (j.is_object() && j.contains("data") && j["data"].is_object()) holder = &j["data"];
+    if (!holder->is_object() || !holder->contains("attestation") || !(*holder)["attestation"].is_string())
+      return Status::InvalidInput("anchor_unreadable", path + " is JSON but holds no attestation (give the signed result's JWS, "
+                                                              "data.attestation of the webhook body)");
+    compact = (*holder)["attestation"].get<std::string>();
+  }
+  auto jws = outbox::VerifyJwsWithX5c(compact);
+  if (!jws.ok())
+    return Status::InvalidInput("anchor_not_signed", path + " is not a validly signed Veridge result (" + jws.status().message() +
+                                                         "); it cannot serve as an anchor");
+  auto chain = ReadFileBounded(cfg.GetPath("device.cert_chain"), 1024 * 1024);
+  if (!chain.ok()) return chain.status().WithContext("reading [device].cert_chain to check the anchor's signer");
+  if (auto pinned = outbox::VerifyX5cPinnedKey(jws->header.value("x5c", nlohmann::json()), *chain); !pinned.ok())
+    return Status::InvalidInput("anchor_other_device", path + " was not signed by this appliance's device key (" +
+                                                           pinned.message() + ")");
+  auto payload = nlohmann::json::parse(jws->payload, nullptr, false);
+  if (!payload.is_object() || !payload.contains("audit_head") || !payload["audit_head"].is_object() ||
+      !payload["audit_head"].contains("seq") || !payload["audit_head"]["seq"].is_number_integer() ||
+      !payload["audit_head"].contains("hash") || !payload["audit_head"]["hash"].is_string())
+    return Status::InvalidInput("anchor_missing", path + " carries no audit_head (signed by a Veridge from before results anchored "
+                                                        "the audit log); use a newer result");
+  return store::AuditHeadPoint{payload["audit_head"]["seq"].get<std::int64_t>(), payload["audit_head"]["hash"].get<std::string>()};
+}
+
 void RegisterAuditVerify(CLI::App* audit_cmd, CommandContext& ctx) {
   auto* cmd = audit_cmd->add_subcommand("verify", "Check the audit log's hash chain; name the first bad event");
   auto c = AddCommon(cmd);
-  cmd->callback([&ctx, c] {
+  auto anchors = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("--anchor", *anchors,
+                  "A signed result (JWS, or the webhook body) the lender kept: the stored chain must hold the audit head it "
+                  "carries (repeatable)");
+  cmd->callback([&ctx, c, anchors] {
     auto s = OpenFromConfig(c->config);
     if (!s.ok()) {
       ctx.exit_code = ReportError(s.status(), c->json);
       return;
     }
+    std::vector<store::AuditHeadPoint> points;
+    for (const auto& path : *anchors) {
+      auto cfg = LoadConfig(c->config);
+      if (!cfg.ok()) {
+        ctx.exit_code = ReportError(cfg.status(), c->json);
+        return;
+      }
+      auto point = ReadAnchorFromResult(path, *cfg);
+      if (!point.ok()) {
+        ctx.exit_code = ReportError(point.status(), c->json);
+        return;
+      }
+      points.push_back(*point);
+    }
     auto rep = audit::Verify(**s);
+    std::size_t checked = 0;
+    for (; rep.ok() && rep->ok && checked < points.size(); ++checked) {
+      rep = audit::VerifyAnchor(**s, points[checked]);
+      if (rep.ok() && !rep->ok) rep->message = (*anchors)[checked] + ": " + rep->message;
+    }
     if (!rep.ok()) {
       ctx.exit_code = ReportError(rep.status(), c->json);
       return;
     }
+    if (rep->ok && !points.empty()) {
+      std::int64_t latest = 0;
+      for (const auto& p : points) latest = std::max(latest, p.seq);
+      rep->message += "; " + std::to_string(points.size()) + " anchor" + (points.size() == 1 ? "" : "s") + " matched (the latest at event " +
+                      std::to_string(latest) + ")";
+    }
     if (c->json) {
       nlohmann::json j = {{"ok", rep->ok}, {"events", rep->events}, {"code", rep->code}, {"message", rep->message}, {"head_hash", rep->head_hash}};
       if (!rep->ok) j["first_bad_seq"] = rep->first_bad_seq;
+      if (!points.empty()) j["anchors_checked"] = rep->ok ? points.size() : checked;
       PrintJson(j);
     } else {
       std::cout << (rep->ok ? "ok: " : "TAMPERED: ") << rep->message << "\n";

@@ -110,4 +110,40 @@ Result<VerifyReport> Verify(store::Store& store) {
   return rep;
 }
 
+Result<VerifyReport> VerifyAnchor(store::Store& store, const store::AuditHeadPoint& anchor) {
+  const bool hex64 = anchor.hash.size() == 64 &&
+                     anchor.hash.find_first_not_of("0123456789abcdef") == std::string::npos;
+  if (anchor.seq < 0 || !hex64)
+    return Status::InvalidInput("bad_anchor", "an audit anchor is a sequence number >= 0 and a 64-digit lowercase hex hash");
+  auto chain = Verify(store);
+  if (!chain.ok() || !chain->ok) return chain;
+  VerifyReport rep = *chain;
+  const std::string at = "audit event " + std::to_string(anchor.seq);
+  auto fail = [&](const char* code, std::string msg) {
+    rep.ok = false;
+    rep.code = code;
+    rep.first_bad_seq = anchor.seq;
+    rep.message = std::move(msg);
+    return rep;
+  };
+  if (anchor.seq == 0) {
+    if (anchor.hash != kZeroHash) return fail("audit_anchor_mismatch", "the anchor names event 0 (the empty log) with a non-zero hash");
+  } else if (anchor.seq > rep.events) {
+    return fail("audit_anchor_ahead", "the signed result was committed at " + at + ", but the stored log ends at event " +
+                                          std::to_string(rep.events) +
+                                          ": events were removed or an older copy of the store was put back");
+  } else {
+    auto page = store.ListAudit(anchor.seq - 1, 1);
+    if (!page.ok()) return page.status();
+    if (page->empty() || page->front().seq != anchor.seq)  // Verify just saw it: only a concurrent rewrite gets here
+      return fail("audit_anchor_ahead", at + " is not in the stored log any more");
+    if (page->front().hash != anchor.hash)
+      return fail("audit_anchor_mismatch", at + " in the store has hash " + page->front().hash +
+                                               ", the signed result recorded " + anchor.hash +
+                                               ": the history up to that event was rewritten after the result was signed");
+  }
+  rep.message = "the stored log matches the anchor at " + at + ", and all " + std::to_string(rep.events) + " audit events verify";
+  return rep;
+}
+
 }  // namespace veridge::audit

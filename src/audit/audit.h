@@ -15,7 +15,9 @@
 //    against the head the store recorded), a reordered event, or a broken link. It names the FIRST
 //    bad event (by seq) and stops there. Limitation: someone with the store key who rewrites the
 //    whole chain from some point on and the head consistently is not detectable from inside the
-//    database; anchoring the head outside (signed by the device key, sent to the lender) is later work.
+//    database. That is what anchors are for: every signed result carries the audit head
+//    ("audit_head": {"seq","hash"}) it was committed onto, and the lender keeps it;
+//    VerifyAnchor() then checks the stored chain against such a point held outside the box.
 //  * Thread-safety: free functions; thread-safe as the Store they are given.
 //  * Failure: Verify returns a Status only when the store cannot be read; a broken chain is a
 //    successful call with report.ok == false.
@@ -54,5 +56,15 @@ struct VerifyReport {
 
 // Walks the whole chain in seq order (bounded memory: pages of 1000 events).
 Result<VerifyReport> Verify(store::Store& store);
+
+// Checks the stored chain against a point kept outside the appliance (the "audit_head" of a
+// signed result): the whole chain verifies (Verify) AND the event stored at anchor.seq has exactly
+// anchor.hash. Since each hash covers the one before it, a match proves events 1..seq are the
+// ones that existed when the result was signed. report.code on failure: Verify's codes (the chain
+// itself is broken), "audit_anchor_ahead" (the chain is shorter than the anchor: events were
+// removed or an older store was put back), "audit_anchor_mismatch" (the event at that seq has
+// another hash: history up to it was rewritten). Codes of the Status: bad_anchor (seq < 0, or a
+// hash that is not 64 lowercase hex digits) and the store's read errors.
+Result<VerifyReport> VerifyAnchor(store::Store& store, const store::AuditHeadPoint& anchor);
 
 }  // namespace veridge::audit

@@ -66,6 +66,14 @@ Status Store::CommitDecision(const DecisionRecord& r) {
   auto& I = *impl_;
   const std::string what = "committing session " + r.session_id;
   return I.InTransaction(what, [&]() -> Status {
+    if (r.expect_audit_head) {
+      auto head = I.ReadHead();
+      if (!head.ok()) return head.status();
+      if (head->seq != r.expect_audit_head->seq || head->hash != r.expect_audit_head->hash)
+        return Status::Unavailable("audit_head_moved", "the audit chain moved on (to event " + std::to_string(head->seq) +
+                                                           ") after the result was signed at event " +
+                                                           std::to_string(r.expect_audit_head->seq) + ": sign it again");
+    }
     {
       auto st = I.Prepare(
           "INSERT INTO sessions(session_id, applicant_ref, created_at, decision, reasons_json, factors_json, result_json) "

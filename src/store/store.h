@@ -218,6 +218,13 @@ struct OutboxMessageInput {
   std::int64_t next_attempt_at = 0;  // unix seconds; usually the commit time
 };
 
+// One point of the audit chain: a sequence number and that event's hash (seq 0 = the empty
+// chain, hash "0"*64). It is what a signed result carries as its anchor.
+struct AuditHeadPoint {
+  std::int64_t seq = 0;
+  std::string hash;
+};
+
 struct DecisionRecord {
   std::string session_id;       // unique
   std::string applicant_ref;    // the lender's applicant reference (stored encrypted only)
@@ -231,6 +238,11 @@ struct DecisionRecord {
   std::vector<DescriptorItem> descriptors;
   std::vector<AuditEvent> audit;         // appended to the chain in this transaction
   std::optional<OutboxMessageInput> outbox;  // absent: nothing to deliver
+  // The audit head the signed result carries (result "audit_head"). When set, the transaction
+  // first checks that the chain's head is still exactly this point, so the head a lender keeps is
+  // the one this session's own events were appended onto; another writer that appended in between
+  // makes it fail with audit_head_moved (kUnavailable) and write nothing: re-read, re-sign, retry.
+  std::optional<AuditHeadPoint> expect_audit_head;
 };
 
 struct SessionRecord {

@@ -15,13 +15,31 @@ StoreSink::StoreSink(store::Store& store, const pki::DeviceSigner& signer, std::
       clock_(clock) {}
 
 Result<nlohmann::json> StoreSink::Commit(const SessionResult& result) {
+  // The result carries the audit head it was signed at; the store refuses the commit if the chain
+  // moved on meanwhile (another process appended), and then the result is signed again onto the
+  // new head. A handful of tries covers any realistic contention (each one is milliseconds).
+  constexpr int kTries = 8;
+  Status last = Status::Ok();
+  for (int attempt = 0; attempt < kTries; ++attempt) {
+    auto head = store_.AuditHead();
+    if (!head.ok()) return head.status().WithContext("reading the audit head for the signed result");
+    auto committed = CommitAt(result, store::AuditHeadPoint{head->seq, head->hash});
+    if (committed.ok() || committed.status().code() != "audit_head_moved") return committed;
+    last = committed.status();
+  }
+  return last.WithContext("the audit log kept moving while this session was committed");
+}
+
+Result<nlohmann::json> StoreSink::CommitAt(const SessionResult& result, const store::AuditHeadPoint& head) {
   const std::int64_t now = clock_.NowUnixSeconds();
   nlohmann::json doc = result.ToJson();
   doc.erase("delivery");
+  doc["audit_head"] = {{"seq", head.seq}, {"hash", head.hash}};
   auto signed_result = outbox::SignResult(doc, signer_, now);
   if (!signed_result.ok()) return signed_result.status().WithContext("signing the result");
 
   store::DecisionRecord rec;
+  rec.expect_audit_head = head;
   rec.session_id = result.session_id;
   rec.applicant_ref = result.applicant_ref;
   rec.created_at = now;

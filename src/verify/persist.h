@@ -5,7 +5,10 @@
 //
 // The signed result (outbox::SignResult): the canonical result document signed by the device key
 // as a compact JWS (ES256, x5c = device chain), wrapped in the Standard Webhooks body. Evidence is
-// referenced in it by SHA-256 only.
+// referenced in it by SHA-256 only. It carries "audit_head": {"seq","hash"}, the audit chain's
+// head the session's own audit event is appended onto, in the same transaction (the store checks
+// the head has not moved; if it has, the result is signed again on the new head). A lender that
+// keeps results thereby holds points of the chain that `veridge audit verify --anchor` checks.
 // Thread-safety: as the Store (calls are serialised); the signer is immutable.
 #pragma once
 
@@ -27,6 +30,7 @@ class StoreSink final : public ResultSink {
   Result<nlohmann::json> Commit(const SessionResult& result) override;
 
  private:
+  Result<nlohmann::json> CommitAt(const SessionResult& result, const store::AuditHeadPoint& head);
   store::Store& store_;
   const pki::DeviceSigner& signer_;
   std::string endpoint_;

@@ -172,3 +172,120 @@ TEST_CASE("an event inserted behind the store's back is caught") {
   CHECK(rep.code == "audit_chain_broken");
   CHECK(rep.first_bad_seq == 5);
 }
+
+namespace {
+
+// What someone holding the store key can do that the chain alone cannot show: rewrite event
+// `from` and re-hash every event after it and the head consistently.
+void RewriteHistoryFrom(StoreFixture& f, std::int64_t from) {
+  auto s = f.Open();
+  auto rows = s->ListAudit(0, 10000);
+  REQUIRE(rows.ok());
+  s.reset();
+  std::string sql;
+  std::string prev = rows->at(static_cast<size_t>(from) - 1).prev_hash;
+  for (size_t i = static_cast<size_t>(from) - 1; i < rows->size(); ++i) {
+    auto ev = rows->at(i);
+    if (ev.seq == from) ev.detail_json = R"({"decision":"rejected"})";
+    ev.prev_hash = prev;
+    ev.hash = audit::EventHash(ev);
+    sql += "UPDATE audit_events SET detail_json = '" + ev.detail_json + "', prev_hash = '" + ev.prev_hash + "', hash = '" + ev.hash +
+           "' WHERE seq = " + std::to_string(ev.seq) + "; ";
+    prev = ev.hash;
+  }
+  sql += "UPDATE audit_head SET hash = '" + prev + "'";
+  Tamper(f, sql);
+}
+
+audit::VerifyReport VerifyAnchorFresh(StoreFixture& f, const store::AuditHeadPoint& anchor) {
+  auto options = f.Options();
+  options.accept_anchor_mismatch = true;  // past the store's own anchor file (as after db reanchor)
+  auto opened = store::Store::Open(options);
+  REQUIRE(opened.ok());
+  auto rep = audit::VerifyAnchor(**opened, anchor);
+  REQUIRE(rep.ok());
+  return rep.value();
+}
+
+}  // namespace
+
+TEST_CASE("an anchor from a signed result matches the intact log at its sequence number") {
+  StoreFixture f;
+  store::AuditHeadPoint at6;
+  {
+    auto s = Seed(f, 10);
+    at6 = {6, s->ListAudit(5, 1)->at(0).hash};
+  }
+  auto rep = VerifyAnchorFresh(f, at6);
+  CHECK(rep.ok);
+  CHECK(rep.code == "ok");
+  CHECK(rep.events == 10);
+  CHECK(VerifyAnchorFresh(f, {0, std::string(64, '0')}).ok);  // the empty log's point is in every log
+}
+
+TEST_CASE("a history rewritten consistently passes the chain check but fails against the anchor") {
+  StoreFixture f;
+  store::AuditHeadPoint at6, at3;
+  {
+    auto s = Seed(f, 10);
+    at6 = {6, s->ListAudit(5, 1)->at(0).hash};
+    at3 = {3, s->ListAudit(2, 1)->at(0).hash};
+  }
+  RewriteHistoryFrom(f, 4);
+  CHECK(VerifyFresh(f).ok);  // the chain alone cannot see it: every link and the head agree
+  auto rep = VerifyAnchorFresh(f, at6);
+  CHECK_FALSE(rep.ok);
+  CHECK(rep.code == "audit_anchor_mismatch");
+  CHECK(rep.first_bad_seq == 6);
+  CHECK(rep.message.find("rewritten") != std::string::npos);
+  CHECK(VerifyAnchorFresh(f, at3).ok);  // a result signed before the rewritten part still matches: it dates the rewrite
+}
+
+TEST_CASE("a log cut back below the anchor, then continued, is refused as ahead or mismatched") {
+  StoreFixture f;
+  store::AuditHeadPoint at8;
+  {
+    auto s = Seed(f, 10);
+    at8 = {8, s->ListAudit(7, 1)->at(0).hash};
+  }
+  SECTION("cut short") {
+    Tamper(f, "DELETE FROM audit_events WHERE seq >= 6; UPDATE audit_head SET seq = 5, hash = (SELECT hash FROM audit_events WHERE seq = 5)");
+    CHECK(VerifyFresh(f).ok);
+    auto rep = VerifyAnchorFresh(f, at8);
+    CHECK_FALSE(rep.ok);
+    CHECK(rep.code == "audit_anchor_ahead");
+    CHECK(rep.message.find("ends at event 5") != std::string::npos);
+  }
+  SECTION("the chain itself broken: its own finding comes first") {
+    Tamper(f, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 3");
+    auto rep = VerifyAnchorFresh(f, at8);
+    CHECK_FALSE(rep.ok);
+    CHECK(rep.code == "audit_event_edited");
+    CHECK(rep.first_bad_seq == 3);
+  }
+}
+
+TEST_CASE("a malformed anchor is bad input, not a verdict") {
+  StoreFixture f;
+  auto s = Seed(f, 2);
+  CHECK(audit::VerifyAnchor(*s, {-1, std::string(64, '0')}).status().code() == "bad_anchor");
+  CHECK(audit::VerifyAnchor(*s, {1, "ABC"}).status().code() == "bad_anchor");
+  CHECK(audit::VerifyAnchor(*s, {1, std::string(64, 'A')}).status().code() == "bad_anchor");
+}
+
+TEST_CASE("a decision committed onto a stale audit head is refused and writes nothing") {
+  StoreFixture f;
+  auto s = Seed(f, 3);
+  auto head = s->AuditHead();
+  REQUIRE(head.ok());
+  auto rec = MakeDecision("sess-stale", 5000, "ref", FakeJpeg("J", 300), "d");
+  rec.expect_audit_head = store::AuditHeadPoint{head->seq, head->hash};
+  REQUIRE(audit::Append(*s, audit::MakeEvent(4000, "cli", "db.rekeyed", "x")).ok());  // another writer moved it on
+  auto st = s->CommitDecision(rec);
+  CHECK(st.code() == "audit_head_moved");
+  CHECK(s->GetSession("sess-stale").status().code() == "not_found");
+  CHECK(s->AuditHead()->seq == 4);
+  rec.expect_audit_head = store::AuditHeadPoint{4, s->AuditHead()->hash};
+  CHECK(s->CommitDecision(rec).ok());
+  CHECK(s->AuditHead()->seq == 5);
+}

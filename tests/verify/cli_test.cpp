@@ -1,8 +1,12 @@
 // `veridge verify` end to end through the binary: config → session → encrypted store + outbox.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "audit/audit.h"
+#include "store/store.h"
+#include "store/store_fixture.h"
 #include "support/test_support.h"
 
 using veridge::testing::SharedData;
@@ -27,14 +31,8 @@ Run Veridge(const std::string& args) {
   return r;
 }
 
-}  // namespace
-
-TEST_CASE("veridge verify stores, signs and queues the session, then db check and audit verify pass") {
-  VERIDGE_REQUIRE_PATH(veridge::testing::DevModelDir() / "dlib_face_recognition_resnet_model_v1.dat",
-                       "converted face model (run tools/fetch-models.sh)");
-  auto ref = SharedData("faces/tv-cast-a/amy/amy1.png");
-  VERIDGE_REQUIRE_PATH(ref, "tv-cast-a faces");
-  veridge::testing::TempDir dir;
+// A [device]/[store]/[lender] config in `dir` with the face factor only; keys initialised.
+std::string InitConfig(const std::filesystem::path& dir) {
   std::ofstream(dir / "veridge.toml") << "[device]\nid = \"cli-test\"\nkey_file = \"device.key\"\ncert_chain = \"chain.pem\"\n"
                                       << "[store]\npath = \"v.db\"\nkey_file = \"store.key\"\n"
                                       << "[models]\ndir = \"" << veridge::testing::DevModelDir().string() << "\"\n"
@@ -42,6 +40,120 @@ TEST_CASE("veridge verify stores, signs and queues the session, then db check an
                                       << "[lender]\nurl = \"https://127.0.0.1:9/hook\"\n";
   std::string cfg = "--config " + (dir / "veridge.toml").string();
   REQUIRE(Veridge("keys init " + cfg).exit_code == 0);
+  return cfg;
+}
+
+veridge::store::StoreOptions StoreIn(const std::filesystem::path& dir) {
+  veridge::store::StoreOptions o;
+  o.path = dir / "v.db";
+  o.key_file = dir / "store.key";
+  o.audit_hasher = veridge::audit::ChainHasher();
+  return o;
+}
+
+// The webhook bodies queued in the store, in the order of the audit head they carry, each written to a file (as a lender keeps them).
+std::vector<std::filesystem::path> KeptResults(const std::filesystem::path& dir) {
+  auto s = veridge::store::Store::Open(StoreIn(dir));
+  REQUIRE(s.ok());
+  auto rows = (*s)->ListOutbox(std::nullopt, 100);
+  REQUIRE(rows.ok());
+  std::vector<std::pair<std::int64_t, std::filesystem::path>> by_head;
+  for (const auto& row : *rows) {
+    by_head.push_back({nlohmann::json::parse(row.payload)["data"]["audit_head"]["seq"].get<std::int64_t>(),
+                       dir / (row.webhook_id + ".json")});
+    std::ofstream(by_head.back().second) << row.payload;
+  }
+  std::sort(by_head.begin(), by_head.end());
+  std::vector<std::filesystem::path> out;
+  for (const auto& [seq, path] : by_head) out.push_back(path);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("audit verify --anchor accepts the results the lender kept and refuses a history rewritten after them") {
+  VERIDGE_REQUIRE_PATH(veridge::testing::DevModelDir() / "dlib_face_recognition_resnet_model_v1.dat",
+                       "converted face model (run tools/fetch-models.sh)");
+  auto ref = SharedData("faces/tv-cast-a/amy/amy1.png");
+  VERIDGE_REQUIRE_PATH(ref, "tv-cast-a faces");
+  veridge::testing::TempDir dir;
+  std::string cfg = InitConfig(dir.path());
+  for (const char* probe : {"amy/amy3.png", "sheldon/sheldon1.png"})
+    REQUIRE(Veridge("verify --json " + cfg + " --reference " + ref.string() + " --capture " +
+                    SharedData(std::string("faces/tv-cast-a/") + probe).string()).exit_code <= 1);
+  auto kept = KeptResults(dir.path());
+  REQUIRE(kept.size() == 2);
+  std::string second_jws;
+  {
+    auto body = nlohmann::json::parse(veridge::testing::ReadAllBytes(kept[1]));
+    second_jws = body["data"]["attestation"].get<std::string>();
+    CHECK(body["data"]["audit_head"]["seq"] == 1);  // the first session's decision event
+    std::ofstream(dir / "second.jws") << second_jws << "\n";
+  }
+  auto ok = Veridge("audit verify --json " + cfg + " --anchor " + kept[0].string() + " --anchor " + (dir / "second.jws").string());
+  INFO(ok.out);
+  CHECK(ok.exit_code == 0);
+  CHECK(nlohmann::json::parse(ok.out)["anchors_checked"] == 2);
+
+  // A result signed by another appliance is no anchor for this one.
+  veridge::testing::TempDir other;
+  std::string other_cfg = InitConfig(other.path());
+  REQUIRE(Veridge("verify --json " + other_cfg + " --reference " + ref.string() + " --capture " + ref.string()).exit_code == 0);
+  auto foreign = Veridge("audit verify --json " + cfg + " --anchor " + KeptResults(other.path()).at(0).string());
+  CHECK(foreign.exit_code == 2);
+  CHECK(nlohmann::json::parse(foreign.out)["error"]["code"] == "anchor_other_device");
+  // A result whose payload was edited does not verify.
+  std::string edited = second_jws;
+  edited[edited.find('.') + 5] = edited[edited.find('.') + 5] == 'A' ? 'B' : 'A';
+  std::ofstream(dir / "edited.jws") << edited;
+  auto bad = Veridge("audit verify --json " + cfg + " --anchor " + (dir / "edited.jws").string());
+  CHECK(bad.exit_code == 2);
+  CHECK(nlohmann::json::parse(bad.out)["error"]["code"] == "anchor_not_signed");
+
+  // Someone with the store key rewrites the first decision (approved -> rejected) and re-hashes the
+  // whole chain after it, then makes the store accept itself (db reanchor). The chain check alone
+  // is satisfied; the lender's anchor is not.
+  {
+    auto s = veridge::store::Store::Open(StoreIn(dir.path()));
+    REQUIRE(s.ok());
+    auto rows = (*s)->ListAudit(0, 100);
+    REQUIRE(rows->size() == 2);
+    s->reset();
+    std::string sql = "DROP TRIGGER IF EXISTS audit_no_update; ";
+    std::string prev = std::string(64, '0');
+    for (auto ev : *rows) {
+      if (ev.seq == 1) ev.detail_json = R"({"decision":"rejected"})";
+      ev.prev_hash = prev;
+      ev.hash = veridge::audit::EventHash(ev);
+      sql += "UPDATE audit_events SET detail_json = '" + ev.detail_json + "', prev_hash = '" + ev.prev_hash + "', hash = '" +
+             ev.hash + "' WHERE seq = " + std::to_string(ev.seq) + "; ";
+      prev = ev.hash;
+    }
+    sql += "UPDATE audit_head SET hash = '" + prev + "'";
+    REQUIRE(veridge::testing::RawExec(dir / "v.db", dir / "store.key", sql) == SQLITE_OK);
+  }
+  REQUIRE(Veridge("db reanchor " + cfg + " --reason restore").exit_code == 0);
+  CHECK(Veridge("audit verify " + cfg).exit_code == 0);
+  auto caught = Veridge("audit verify --json " + cfg + " --anchor " + kept[0].string() + " --anchor " + kept[1].string());
+  INFO(caught.out);
+  CHECK(caught.exit_code == 1);
+  auto j = nlohmann::json::parse(caught.out);
+  CHECK(j["ok"] == false);
+  CHECK(j["code"] == "audit_anchor_mismatch");
+  CHECK(j["first_bad_seq"] == 1);
+  CHECK(j["message"].get<std::string>().find(kept[1].string()) != std::string::npos);
+  auto human = Veridge("audit verify " + cfg + " --anchor " + kept[1].string());
+  CHECK(human.out.rfind("TAMPERED: ", 0) == 0);
+  CHECK(human.out.find("rewritten") != std::string::npos);
+}
+
+TEST_CASE("veridge verify stores, signs and queues the session, then db check and audit verify pass") {
+  VERIDGE_REQUIRE_PATH(veridge::testing::DevModelDir() / "dlib_face_recognition_resnet_model_v1.dat",
+                       "converted face model (run tools/fetch-models.sh)");
+  auto ref = SharedData("faces/tv-cast-a/amy/amy1.png");
+  VERIDGE_REQUIRE_PATH(ref, "tv-cast-a faces");
+  veridge::testing::TempDir dir;
+  std::string cfg = InitConfig(dir.path());
 
   auto same = Veridge("verify --json " + cfg + " --reference " + ref.string() + " --capture " +
                       SharedData("faces/tv-cast-a/amy/amy3.png").string() + " --applicant-ref A-1");

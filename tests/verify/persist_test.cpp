@@ -109,3 +109,33 @@ TEST_CASE("A failed commit writes nothing and says so") {
   CHECK(f.db->ListOutbox(std::nullopt, 10)->size() == 1);
   CHECK(audit::Verify(*f.db)->events == 1);
 }
+
+TEST_CASE("Each signed result carries the audit head its own event was appended onto") {
+  SinkFixture f;
+  verify::StoreSink sink(*f.db, *f.signer, "https://lender.test/hook", f.so.path.string(), std::chrono::seconds(0),
+                         SystemClock::Instance());
+  auto first = SampleResult();
+  REQUIRE(sink.Commit(first).ok());
+  REQUIRE(audit::Append(*f.db, audit::MakeEvent(1, "cli", "db.rekeyed", "x")).ok());  // another writer in between
+  auto second = SampleResult();
+  REQUIRE(sink.Commit(second).ok());
+
+  auto events = f.db->ListAudit(0, 10);
+  REQUIRE(events->size() == 3);
+  auto head_in = [&](const std::string& session_id) {
+    auto session = f.db->GetSession(session_id);
+    REQUIRE(session.ok());
+    auto doc = nlohmann::json::parse(session->result_json);  // exactly what the JWS signs
+    return doc.at("audit_head");
+  };
+  auto h1 = head_in(first.session_id);
+  CHECK(h1["seq"] == 0);
+  CHECK(h1["hash"] == std::string(64, '0'));
+  auto h2 = head_in(second.session_id);
+  CHECK(h2["seq"] == 2);
+  CHECK(h2["hash"] == events->at(1).hash);
+  CHECK(events->at(2).prev_hash == events->at(1).hash);  // the session's own event follows the anchored one
+  CHECK(events->at(2).subject == second.session_id);
+  REQUIRE(audit::VerifyAnchor(*f.db, {2, h2["hash"].get<std::string>()}).ok());
+  CHECK(audit::VerifyAnchor(*f.db, {2, h2["hash"].get<std::string>()})->ok);
+}
