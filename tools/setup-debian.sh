@@ -16,6 +16,7 @@ PACKAGES=(
   libsystemd-dev
   # tests and benchmarks
   catch2 libbenchmark-dev
+  libfaiss-dev  # only tools/bench-fraud links FAISS (the flat scan against IndexFlatL2/IVF); the product does not
   # the Debian package and its static checks (tests/firmware): lintian, and systemd's offline tools
   # (systemd-analyze security/verify, systemd-sysusers, systemd-tmpfiles; a container may lack them)
   lintian systemd
