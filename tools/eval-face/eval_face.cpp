@@ -2,7 +2,7 @@
 //
 //   eval-face [--data DIR] [--model-dir DIR] [--detector hog|yunet] [--engine onednn|opencv|dlib] [--threads N]
 //             [--sets lfw,tv-cast-a,...] [--jitter N] [--hog-threshold T] [--hog-retry T]
-//             [--upscale F] [--list-noface yes]
+//             [--upscale F] [--list-noface yes] [--fpir-sizes N,N,... [--fpir 1e-3]]
 //
 // --jitter, --hog-threshold, --hog-retry set the VisionOptions of the same names (as [face] in
 // veridge.toml does). --upscale is an experiment only: each image is resized (bicubic) before
@@ -17,6 +17,14 @@
 // When several faces are found the one nearest the image centre is used (LFW/news photos often
 // show bystanders). Other sets: every same-person and different-person pair (deepface: master.csv).
 // Prints one table; timings are not measured here (see tools/bench-face).
+//
+// --fpir-sizes N,N,... (1:N threshold mode, issue 15; docs/fraud.md): additionally collects the
+// distance of EVERY pair of the selected sets' images (LFW: all its images, identity = folder) —
+// different-person pairs form the impostor distribution, same-person pairs the genuine one — and
+// for each list size N picks the largest threshold whose FMR keeps FPIR = 1-(1-FMR)^N <= --fpir
+// (default 1e-3), with FMR taken as the 95 % Wilson upper bound of the observed rate (so zero
+// observed false matches still count as ~3/M). Prints the FMR/FPIR/FNMR at each chosen threshold,
+// and says so when the data holds too few impostor pairs to support a list size.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -45,6 +53,13 @@ struct Variant {
   bool list_noface = false;  // print the images without a detection
 };
 Variant g_variant;
+
+// All-pairs distances per set for the 1:N threshold mode (empty unless --fpir-sizes is given).
+struct PairDistances {
+  std::vector<double> impostor, genuine;
+};
+PairDistances g_pairs;
+bool g_collect_pairs = false;
 
 struct Embedding {
   bool found = false;       // detector found a face
@@ -221,6 +236,57 @@ std::vector<std::pair<std::string, std::string>> ScanSet(const fs::path& root, c
   return items;
 }
 
+// Adds the distance of every pair of embedded images (identity labels from `items`) to g_pairs.
+void CollectAllPairs(const std::vector<std::pair<std::string, std::string>>& items, const std::map<std::string, Embedding>& emb) {
+  std::vector<std::pair<const Descriptor*, const std::string*>> have;
+  for (const auto& [path, id] : items)
+    if (auto it = emb.find(path); it != emb.end() && it->second.have) have.push_back({&it->second.d, &id});
+  for (size_t i = 0; i < have.size(); ++i)
+    for (size_t j = i + 1; j < have.size(); ++j)
+      (*have[i].second == *have[j].second ? g_pairs.genuine : g_pairs.impostor).push_back(Distance(*have[i].first, *have[j].first));
+}
+
+// 95 % Wilson score upper bound of a proportion k/m.
+double WilsonUpper(double k, double m) {
+  const double z = 1.96, p = k / m, z2 = z * z;
+  return (p + z2 / (2 * m) + z * std::sqrt(p * (1 - p) / m + z2 / (4 * m * m))) / (1 + z2 / m);
+}
+
+void ReportThresholds(const std::vector<size_t>& sizes, double target_fpir) {
+  auto& imp = g_pairs.impostor;
+  auto& gen = g_pairs.genuine;
+  std::sort(imp.begin(), imp.end());
+  std::sort(gen.begin(), gen.end());
+  if (imp.empty() || gen.empty()) {
+    std::printf("1:N thresholds: no impostor or genuine pairs collected\n");
+    return;
+  }
+  const double m = double(imp.size());
+  auto pct = [](const std::vector<double>& v, double p) { return v[size_t(p * double(v.size() - 1))]; };
+  std::printf("\n1:N thresholds (docs/fraud.md): %zu impostor pairs, %zu genuine pairs\n", imp.size(), gen.size());
+  std::printf("  impostor distance min %.4f p1e-6 %.4f p1e-5 %.4f p1e-4 %.4f p1e-3 %.4f p1 %.4f p50 %.4f\n", imp.front(),
+              pct(imp, 1e-6), pct(imp, 1e-5), pct(imp, 1e-4), pct(imp, 1e-3), pct(imp, 0.01), pct(imp, 0.5));
+  std::printf("  genuine distance  p50 %.4f p90 %.4f p99 %.4f max %.4f\n", pct(gen, 0.5), pct(gen, 0.9), pct(gen, 0.99), gen.back());
+  std::printf("  %-9s %-12s %-10s %-9s %-12s %-12s %-10s %s\n", "N", "FMR needed", "threshold", "false-m", "FMR(95%up)",
+              "FPIR(95%up)", "FNMR", "note");
+  for (size_t n : sizes) {
+    // FPIR = 1-(1-FMR)^N <= target  <=>  FMR <= 1-(1-target)^(1/N)
+    const double fmr_needed = -std::expm1(std::log1p(-target_fpir) / double(n));
+    // The largest threshold t with WilsonUpper(#impostors < t, M) <= fmr_needed: candidates are
+    // the impostor distances themselves (a match is distance < t).
+    size_t k = 0;  // impostor pairs strictly below the threshold
+    while (k < imp.size() && WilsonUpper(double(k + 1), m) <= fmr_needed) ++k;
+    const bool supported = WilsonUpper(0, m) <= fmr_needed;
+    const double thr = imp[k];  // distance < imp[k] admits exactly k impostor pairs
+    const double fmr_up = WilsonUpper(double(k), m);
+    const double fpir_up = -std::expm1(double(n) * std::log1p(-fmr_up));
+    const double fnmr = double(gen.end() - std::lower_bound(gen.begin(), gen.end(), thr)) / double(gen.size());
+    std::printf("  %-9zu %-12.3g %-10.4f %-9zu %-12.3g %-12.3g %-10.4f %s\n", n, fmr_needed, thr, k, fmr_up, fpir_up, fnmr,
+                supported ? "" : "NOT SUPPORTED: too few impostor pairs to show this FMR (even 0 false matches bound it above)");
+  }
+  std::printf("  (match = distance < threshold; FNMR = genuine pairs at or above it: the 1:N miss rate with one enrolled mate)\n");
+}
+
 void Row(const std::string& set, const std::string& what, int images, int noface, const PairStats& s, double thr) {
   std::printf("%-22s %-26s %6d %7d %6d %6d %9.2f%% %9.2f%% %8.2f%%  %.3f\n", set.c_str(), what.c_str(), images, noface,
               s.same, s.diff, s.same ? 100.0 * s.same_ok / s.same : 0.0, s.diff ? 100.0 * s.diff_ok / s.diff : 0.0,
@@ -260,6 +326,8 @@ int main(int argc, char** argv) {
   if (const char* env = std::getenv("VERIDGE_MODEL_DIR")) o.model_dir = env;
   int threads = 2;
   std::string sets = "lfw,tv-cast-a,tv-cast-b,johns,orl,yale,deepface";
+  std::vector<size_t> fpir_sizes;
+  double target_fpir = 1e-3;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--data") data = argv[i + 1];
@@ -273,6 +341,12 @@ int main(int argc, char** argv) {
     else if (a == "--hog-threshold") o.hog_threshold = std::atof(argv[i + 1]);
     else if (a == "--hog-retry") o.hog_retry_threshold = std::atof(argv[i + 1]);
     else if (a == "--list-noface") g_variant.list_noface = std::string(argv[i + 1]) == "yes";
+    else if (a == "--fpir") target_fpir = std::atof(argv[i + 1]);
+    else if (a == "--fpir-sizes") {
+      std::stringstream ss(argv[i + 1]);
+      for (std::string t; std::getline(ss, t, ',');) fpir_sizes.push_back(std::stoull(t));
+      g_collect_pairs = true;
+    }
     else {
       std::cerr << "unknown option " << a << "\n";
       return 2;
@@ -320,6 +394,19 @@ int main(int argc, char** argv) {
     Row("lfw-view1 DevTest", "strict, fixed 0.6", n, noface, Score(test, strict, 0.6), 0.6);
     Row("lfw-view1 DevTest", "fallback, thr. from Train", n, noface, Score(test, fb, t_fb), t_fb);
     Row("lfw-view1 DevTest", "fallback, fixed 0.6", n, noface, Score(test, fb, 0.6), 0.6);
+    if (g_collect_pairs) {  // every image in the folder, not only the View 1 pairs
+      std::vector<std::pair<std::string, std::string>> all;
+      for (const auto& e : fs::recursive_directory_iterator(root / "images"))
+        if (e.is_regular_file() && IsImage(e.path())) all.emplace_back(e.path().string(), e.path().parent_path().filename().string());
+      std::sort(all.begin(), all.end());
+      std::vector<std::string> rest;
+      for (const auto& it : all)
+        if (!strict.count(it.first)) rest.push_back(it.first);
+      auto more = EmbedAll(**fa, rest, threads, false);
+      more.insert(strict.begin(), strict.end());
+      CollectAllPairs(all, more);
+      std::printf("  lfw all-pairs images: %zu (of which %zu outside View 1)\n", all.size(), rest.size());
+    }
     const auto both = Score(test, strict, 0.6);
     std::printf("  lfw DevTest pairs with a no-face image: %d of %d\n", both.missing, both.same + both.diff);
     QualitySummary("lfw", strict);
@@ -333,6 +420,7 @@ int main(int argc, char** argv) {
     int noface = 0;
     for (const auto& [k, e] : emb) noface += !e.found;
     Row(set, "all pairs, fixed 0.6", int(paths.size()), noface, Score(AllPairs(items), emb, 0.6), 0.6);
+    if (g_collect_pairs) CollectAllPairs(items, emb);
     QualitySummary(set, emb);
   }
   if (want("deepface") && fs::exists(data / "deepface/master.csv")) {
@@ -358,5 +446,6 @@ int main(int argc, char** argv) {
     Row("deepface", "master.csv, fixed 0.6", int(paths.size()), noface, Score(pairs, emb, 0.6), 0.6);
     QualitySummary("deepface", emb);
   }
+  if (g_collect_pairs) ReportThresholds(fpir_sizes, target_fpir);
   return 0;
 }
