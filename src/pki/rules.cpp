@@ -144,12 +144,15 @@ bool ReadsAsAddress(const std::string& cn) {
 // two-label registry suffixes. Not the whole Public Suffix List: the appliance is offline and the
 // lender's servers are named by the lender's configuration.
 bool PublicSuffix(const std::string& s) {
-  static const std::set<std::string> kTwoLabel = {"co.uk", "org.uk", "ac.uk", "gov.uk", "ltd.uk", "me.uk",
-                                                  "com.au", "net.au", "org.au", "co.nz", "co.jp", "ne.jp",
-                                                  "com.br", "com.cn", "com.mx", "co.in", "co.za", "com.tr"};
+  static const std::set<std::string> kRegistrySuffixes = {
+      "co.uk",   "org.uk",  "ac.uk",  "gov.uk", "ltd.uk", "me.uk",  "com.au", "net.au", "org.au", "co.nz", "co.jp",
+      "ne.jp",   "com.br",  "com.cn", "com.mx", "co.in",  "co.za",  "com.tr",
+      // private-section suffixes where anyone can register a name
+      "s3.amazonaws.com", "github.io", "herokuapp.com", "appspot.com", "blogspot.com", "cloudfront.net",
+      "azurewebsites.net", "netlify.app", "vercel.app"};
   std::string lower = s;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  return lower.find('.') == std::string::npos || kTwoLabel.count(lower) > 0;
+  return lower.find('.') == std::string::npos || kRegistrySuffixes.count(lower) > 0;
 }
 
 std::optional<Violation> ServerRules(STACK_OF(X509) * chain) {
@@ -188,7 +191,9 @@ std::optional<Violation> ServerRules(STACK_OF(X509) * chain) {
       addresses.insert(CanonicalAddress(ASN1_STRING_get0_data(gn->d.iPAddress), ASN1_STRING_length(gn->d.iPAddress)));
     }
   }
-  if (!sans) return std::nullopt;  // CN-only names are cn_only_name when a name is asked for
+  if (!sans)
+    return Broken("cn_only_name", "the server certificate has no subjectAltName", leaf, 0,
+                  "a TLS server's names must be in the SAN (CA/B Forum BR 7.1.2.7.12); the CN alone is not used");
   X509_NAME* subject = X509_get_subject_name(leaf);
   for (int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1); i >= 0;
        i = X509_NAME_get_index_by_NID(subject, NID_commonName, i)) {
@@ -243,11 +248,21 @@ std::optional<Violation> StrictRules(STACK_OF(X509) * chain, Purpose purpose) {
   if (Critical(leaf, NID_subject_alt_name) && X509_NAME_entry_count(X509_get_subject_name(leaf)) > 0)
     return Broken("critical_san_with_subject", "the SAN is critical although the subject is not empty", leaf, 0,
                   "RFC 5280 4.2.1.6 / CA/B Forum BR 7.1.2.7.12: critical only for an empty subject");
+  // CA/B Forum BR 7.1.2.1.3: a root's AKI, when present, is its own keyIdentifier and nothing else.
   X509* anchor = sk_X509_value(chain, n - 1);
-  if ((X509_get_extension_flags(anchor) & EXFLAG_SS) && Has(anchor, NID_authority_key_identifier) &&
-      !X509_get0_authority_key_id(anchor))
-    return Broken("bad_aki", "the root's authorityKeyIdentifier has no keyIdentifier", anchor, n - 1,
-                  "CA/B Forum BR 7.1.2.1.3 requires the keyIdentifier when the extension is present");
+  bool root = X509_NAME_cmp(X509_get_subject_name(anchor), X509_get_issuer_name(anchor)) == 0;
+  if (n > 1 && root && Has(anchor, NID_authority_key_identifier)) {
+    const ASN1_OCTET_STRING* kid = X509_get0_authority_key_id(anchor);
+    const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(anchor);
+    const char* what = nullptr;
+    if (!kid) what = "has no keyIdentifier";
+    else if (X509_get0_authority_issuer(anchor) || X509_get0_authority_serial(anchor))
+      what = "carries authorityCertIssuer/authorityCertSerialNumber";
+    else if (ski && ASN1_OCTET_STRING_cmp(kid, ski) != 0) what = "names a keyIdentifier other than the root's own SKI";
+    if (what)
+      return Broken("bad_aki", std::string("the root's authorityKeyIdentifier ") + what, anchor, n - 1,
+                    "CA/B Forum BR 7.1.2.1.3 allows only the root's own keyIdentifier there");
+  }
   if (purpose == Purpose::kServer) return ServerRules(chain);
   return std::nullopt;
 }

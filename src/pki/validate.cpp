@@ -1,5 +1,6 @@
 // Path validation: OpenSSL's X509_verify_cert as the RFC 5280 engine, our path building and
 // policy around it (see pki.h for the contract).
+#include <arpa/inet.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/objects.h>
@@ -585,6 +586,14 @@ Attempt Validator::Impl::Run(X509_STORE* st, X509* leaf, STACK_OF(X509) * untrus
 
 std::optional<Failure> Validator::Impl::NameChecks(X509* leaf) const {
   for (const auto& dns : opts.dns_names) {
+    // An IP literal given as the host name is an address reference identifier: it matches an
+    // iPAddress SAN, never a dNSName or the CN (RFC 6125 / RFC 9525).
+    in_addr a4;
+    in6_addr a6;
+    if (inet_pton(AF_INET, dns.c_str(), &a4) == 1 || inet_pton(AF_INET6, dns.c_str(), &a6) == 1) {
+      if (X509_check_ip_asc(leaf, dns.c_str(), 0) == 1) continue;
+      return Failure{"name_mismatch", "the certificate is not valid for the address " + dns + DescribeAt(leaf, 0), 0};
+    }
     unsigned flags = X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;
     if (X509_check_host(leaf, dns.c_str(), dns.size(), flags | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, nullptr) == 1)
       continue;

@@ -314,11 +314,18 @@ TEST_CASE("critical_san_with_subject: a critical SAN is only for an empty subjec
   ExpectValid(Verify(Leaf(root, "crit.example.com", "critical,DNS:crit.example.com"), {&root}, {}, Rfc5280));
 }
 
-TEST_CASE("bad_aki: a root whose authorityKeyIdentifier has no keyIdentifier") {
+TEST_CASE("bad_aki: a root AKI without keyIdentifier, with issuer and serial, or naming another key") {
   Cert root = Root("AKI Root", {{"authorityKeyIdentifier", "DER:30:00"}});
   Cert leaf = Leaf(root, "aki.example.com", "DNS:aki.example.com");
   ExpectCode(Verify(leaf, {&root}, {}), "bad_aki");
   ExpectValid(Verify(leaf, {&root}, {}, Rfc5280));
+  Cert with_issuer = Root("AKI Issuer Root", {{"authorityKeyIdentifier", "keyid:always,issuer:always"}});
+  ExpectCode(Verify(Leaf(with_issuer, "aki.example.com", "DNS:aki.example.com"), {&with_issuer}, {}), "bad_aki");
+  // keyIdentifier 01:02:03:04 (SEQUENCE { [0] 01020304 }): not the root's own SKI.
+  Cert other_key = Root("AKI Mismatch Root", {{"authorityKeyIdentifier", "DER:30:06:80:04:01:02:03:04"}});
+  ExpectCode(Verify(Leaf(other_key, "aki.example.com", "DNS:aki.example.com"), {&other_key}, {}), "bad_aki");
+  Cert own_key = Root("AKI Own Root", {{"authorityKeyIdentifier", "keyid:always"}});
+  ExpectValid(Verify(Leaf(own_key, "aki.example.com", "DNS:aki.example.com"), {&own_key}, {}));
 }
 
 TEST_CASE("ca_leaf: basicConstraints CA=TRUE in the leaf, even without keyCertSign") {
@@ -384,6 +391,7 @@ TEST_CASE("wildcard_public_suffix: no wildcard over a TLD or a registry suffix")
   Cert root = Root();
   ExpectCode(Verify(Leaf(root, "Wildcard Leaf", "DNS:*.com"), {&root}, {}), "wildcard_public_suffix");
   ExpectCode(Verify(Leaf(root, "Wildcard Leaf", "DNS:*.co.uk"), {&root}, {}), "wildcard_public_suffix");
+  ExpectCode(Verify(Leaf(root, "Wildcard Leaf", "DNS:*.github.io"), {&root}, {}), "wildcard_public_suffix");
   ExpectValid(Verify(Leaf(root, "Wildcard Leaf", "DNS:*.example.com"), {&root}, {}));
 }
 
@@ -459,4 +467,18 @@ TEST_CASE("a trusted root that is also cross-signed in a cycle of three CAs: the
                   [](ValidationOptions& o) { o.dns_names = {"cycle3.example.com"}; });
   ExpectValid(r);
   CHECK(r.chain.size() == 3);
+}
+
+TEST_CASE("server names: no SAN at all is cn_only_name, an IP literal as the host name matches the IP SAN") {
+  Cert root = Root();
+  auto ext = forge::ServerExt("DNS:unused.example.com");
+  ext.pop_back();
+  ExpectCode(Verify(forge::Issue(Named("nosan.example.com", ext), &root), {&root}, {}), "cn_only_name");
+  Cert leaf = Leaf(root, "192.0.2.9", "IP:192.0.2.9");
+  ExpectValid(Verify(leaf, {&root}, {}, [](ValidationOptions& o) { o.dns_names = {"192.0.2.9"}; }));
+  ExpectCode(Verify(leaf, {&root}, {}, [](ValidationOptions& o) { o.dns_names = {"192.0.2.10"}; }), "name_mismatch");
+  // An address CN never stands in for the SAN.
+  Cert dns_only = Leaf(root, "192.0.2.9", "DNS:host.example.com");
+  auto r = Verify(dns_only, {&root}, {}, [](ValidationOptions& o) { o.dns_names = {"192.0.2.9"}; });
+  CHECK_FALSE(r.valid);
 }
