@@ -2,6 +2,7 @@
 // --ready-file), real TLS with certificates made at test time, a real sd_notify socket, SIGTERM.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>

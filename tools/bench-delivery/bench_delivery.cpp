@@ -1,19 +1,13 @@
 // bench-delivery — measures the delivery path with real parts: SQLCipher store, the outbox worker,
-// the Beast HTTPS client (keep-alive) and the Node lender receiver (tests/lender/receiver.mjs,
-// which verifies every delivery with standardwebhooks + jose, or only answers 204 in "accept"
-// mode), on 127.0.0.1 with certificates made by tests/lender/make-test-pki.sh.
+// the Beast HTTPS client (keep-alive) and the Node lender receiver the lender tests use
+// (tests/lender/node_receiver.h: verifies every delivery with standardwebhooks + jose, or only
+// answers 204 in "accept" mode), on 127.0.0.1 with certificates made by tests/lender/make-test-pki.sh.
 //
 //   bench-delivery [--n 500] [--mode normal|accept] [--latency-n 200] [--interval-ms 20] [--poll-ms 20]
 //
 // Prints:  throughput: N deliveries committed beforehand, drained by one worker: deliveries/s
 //          latency:    a committer commits one decision every interval-ms while a worker polls
 //                      every poll-ms: commit-returned -> first attempt started, p50/p90/p99/max.
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <atomic>
@@ -30,6 +24,7 @@
 
 #include "audit/audit.h"
 #include "common/log.h"
+#include "lender/node_receiver.h"
 #include "net/https_client.h"
 #include "pki/device_identity.h"
 #include "outbox/signing.h"
@@ -44,51 +39,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-struct Receiver {
-  pid_t pid = -1;
-  int port = 0;
-  ~Receiver() {
-    if (pid > 0) {
-      ::kill(pid, SIGTERM);
-      ::waitpid(pid, nullptr, 0);
-    }
-  }
-  bool Start(const fs::path& dir, const std::string& mode) {
-    int fds[2];
-    if (::pipe(fds) != 0) return false;
-    std::vector<std::string> args = {"node", std::string(VERIDGE_SOURCE_DIR) + "/tests/lender/receiver.mjs",
-                                     "--cert", (dir / "pki/server.pem").string(), "--key", (dir / "pki/server.key").string(),
-                                     "--secret-file", (dir / "lender.whsec").string(), "--device-ca", (dir / "keys/dev-ca.pem").string(),
-                                     "--log", (dir / "rx.log").string(), "--mode", mode, "--port", "0"};
-    pid = ::fork();
-    if (pid == 0) {
-      ::dup2(fds[1], 1);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execvp("node", argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    std::string line;
-    for (int i = 0; i < 150 && line.find('\n') == std::string::npos; ++i) {
-      pollfd p{fds[0], POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char buf[256];
-      ssize_t n = ::read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<size_t>(n));
-    }
-    ::close(fds[0]);
-    auto j = json::parse(line.substr(0, line.find('\n')), nullptr, false);
-    if (!j.is_object()) return false;
-    port = j["port"];
-    return true;
-  }
-};
 
 // Records when each webhook-id was first handed to the transport.
 class TimingTransport final : public net::HttpTransport {
@@ -166,9 +116,17 @@ int main(int argc, char** argv) {
   if (!pki::InitKeys(ko, SystemClock::Instance()).ok()) return fail("keys init failed");
   std::ofstream(dir / "lender.whsec") << kSecret << "\n";
   auto signer = pki::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain).value();
-  Receiver rx;
-  if (!rx.Start(dir, mode)) return fail("could not start the Node receiver (node, tools/setup-node.sh)");
-  const std::string url = "https://127.0.0.1:" + std::to_string(rx.port) + "/hooks/veridge";
+  testing::NodeReceiver rx;
+  testing::NodeReceiver::Config rc;
+  rc.cert = dir / "pki/server.pem";
+  rc.key = dir / "pki/server.key";
+  rc.secret_file = dir / "lender.whsec";
+  rc.device_ca = dir / "keys/dev-ca.pem";
+  rc.log = dir / "rx.log";
+  rc.mode = mode;
+  if (auto why = rx.Start(rc); !why.empty())
+    return fail("could not start the Node receiver (node, tools/setup-node.sh): " + why);
+  const std::string url = rx.url();
   store::StoreOptions so;
   so.path = dir / "veridge.db";
   so.key_file = ko.store_key_file;
