@@ -67,6 +67,18 @@ Status HandshakeError(SSL* ssl, const std::string& host, const boost::system::er
   }
   if (ec == beast::error::timeout)
     return Status::Unavailable("tls_handshake_failed", who + ": TLS handshake timed out");
+  // A lender that offers only TLS 1.0/1.1 (the client's minimum is TLS 1.2, pki/tls_context.h):
+  // say so, because the fix is on the lender's side, not in [lender].ca_file.
+  if (ec.category() == boost::asio::error::get_ssl_category()) {
+    switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
+      case SSL_R_UNSUPPORTED_PROTOCOL:
+      case SSL_R_VERSION_TOO_LOW:
+      case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+        return Status::Unavailable("tls_protocol_too_old", who + ": it offers only a TLS version below 1.2 (" + ec.message() +
+                                                                 "); Veridge delivers over TLS 1.2 or 1.3 only, the lender must upgrade its endpoint");
+      default: break;
+    }
+  }
   return Status::Unavailable("tls_handshake_failed", who + ": TLS handshake failed (" + ec.message() + ")");
 }
 

@@ -18,8 +18,11 @@
 //      bad_url (kInvalidInput), tls_config_invalid (kInvalidInput: CA/client cert/key unreadable),
 //      dns_failed, connection_refused, connect_timeout, connect_failed,
 //      tls_name_mismatch, tls_certificate_expired, tls_certificate_not_yet_valid,
-//      tls_certificate_untrusted, tls_pin_mismatch, tls_handshake_failed,
-//      response_timeout, response_too_large, connection_closed, http_protocol_error.
+//      tls_certificate_untrusted, tls_pin_mismatch, tls_protocol_too_old (the server offers only
+//      TLS < 1.2), tls_handshake_failed, response_timeout, response_too_large, connection_closed,
+//      http_protocol_error.
+//  * Redirects are never followed: a 3xx is returned to the caller as a response like any other
+//    (the outbox retries it as a failure), so a lender cannot steer deliveries to another host.
 //    Messages name the host and say what to check; they never contain request bodies or secrets.
 //  * Thread-safety: one HttpsClient serves one request at a time (Send blocks the caller); use one
 //    client per thread. Not copyable.

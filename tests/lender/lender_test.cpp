@@ -290,3 +290,36 @@ TEST_CASE("Lender down: the row stays pending with the transport error recorded"
   CHECK((*rows)[0].last_error.find("connection_refused") != std::string::npos);
   CHECK((*rows)[0].next_attempt_at >= now + 4);  // 5 s ± 10 %
 }
+
+TEST_CASE("A redirecting lender or a TLS 1.1-only lender: the row stays pending, never sent elsewhere") {
+  for (const std::string mode : {"redirect", "tls1.1"}) {
+    DYNAMIC_SECTION(mode) {
+      Rig rig(mode);
+      RIG_READY(rig);
+      const auto now = SystemClock::Instance().NowUnixSeconds();
+      rig.Commit("s-" + mode, now);
+      auto client = rig.Client();
+      outbox::StoreOutboxQueue queue(*rig.db);
+      outbox::DeliveryWorker worker(queue, *client, outbox::WebhookSecret::Parse(kSecret).value(), SystemClock::Instance(), {});
+      auto stats = worker.RunOnce();
+      REQUIRE(stats.ok());
+      CHECK(stats->delivered == 0);
+      CHECK(stats->retried == 1);
+      auto rows = rig.db->ListOutbox(store::OutboxState::kPending, 10);
+      REQUIRE(rows.ok());
+      REQUIRE(rows->size() == 1);
+      const auto& err = (*rows)[0].last_error;
+      INFO(err);
+      if (mode == "redirect") {
+        CHECK(err == "HTTP 307");
+        // The redirect was not followed: the lender saw one request, at the configured path.
+        auto log = rig.receiver.Log();
+        REQUIRE(log.size() == 1);
+        CHECK(log[0]["path"] == "/hooks/veridge");
+      } else {
+        CHECK(err.find("tls_protocol_too_old") != std::string::npos);
+        CHECK(rig.receiver.Log().empty());
+      }
+    }
+  }
+}

@@ -10,7 +10,8 @@
 // one JSON line to --log: {"ok":true,"id",...} or {"ok":false,"reason",...}.
 // MODE (fault injection for tests): normal | fail:N (first N requests get 500) | slow:MS |
 // huge (200 with an endless body, streamed) | gone (410) | retry-after:S (first request 503 with
-// Retry-After: S) | reject (always 400) | accept (204 without checking: transport tests).
+// Retry-After: S) | reject (always 400) | accept (204 without checking: transport tests) |
+// redirect (307 to /elsewhere on this server) | tls1.1 (the server speaks only TLS 1.0/1.1).
 import https from 'node:https';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -80,6 +81,8 @@ import { isDeepStrictEqual } from 'node:util';
 
 const tlsOptions = { cert: fs.readFileSync(args.cert), key: fs.readFileSync(args.key), keepAliveTimeout: 30000 };
 if (args['client-ca']) Object.assign(tlsOptions, { ca: fs.readFileSync(args['client-ca']), requestCert: true, rejectUnauthorized: true });
+// A legacy lender that speaks only TLS 1.0/1.1 (the client must refuse it: it offers TLS 1.2 and up).
+if (mode === 'tls1.1') Object.assign(tlsOptions, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' });
 const server = https.createServer(tlsOptions, (req, res) => {
   requests += 1;
   const n = requests;
@@ -94,6 +97,11 @@ const server = https.createServer(tlsOptions, (req, res) => {
     if (mode.startsWith('fail:') && n <= Number(mode.slice(5))) { log({ ok: false, id, reason: 'injected_500', n }); res.writeHead(500).end('try later'); return; }
     if (mode === 'gone') { log({ ok: false, id, reason: 'injected_410' }); res.writeHead(410).end('gone'); return; }
     if (mode === 'accept') { log({ ok: false, id, reason: 'accepted_unverified' }); res.writeHead(204).end(); return; }
+    // A redirect to another path on this server: a client that followed it would show up here again.
+    if (mode === 'redirect') {
+      log({ ok: false, id, reason: 'redirect_sent', path: req.url });
+      res.writeHead(307, { Location: `https://127.0.0.1:${server.address().port}/elsewhere` }).end(); return;
+    }
     if (mode === 'reject') { log({ ok: false, id, reason: 'injected_400' }); res.writeHead(400).end('no'); return; }
     if (mode.startsWith('retry-after:') && n === 1) {
       log({ ok: false, id, reason: 'injected_503' }); res.writeHead(503, { 'Retry-After': mode.slice(12) }).end(); return;

@@ -141,6 +141,50 @@ TEST_CASE("An expired lender certificate is refused") {
   CHECK(res.status().code() == "tls_certificate_expired");
 }
 
+TEST_CASE("A lender that speaks only TLS 1.0 or 1.1 is refused with tls_protocol_too_old") {
+  Fixture f("tls1.1");
+  SKIP_IF_NO_LENDER(f);
+  // Control: the server does complete a TLS 1.1 handshake with a client that allows it, so the
+  // refusal below is the client's protocol floor and nothing else (certificate, cipher, name).
+  std::string out;
+  const std::string probe = "openssl s_client -connect 127.0.0.1:" + std::to_string(f.receiver.port()) +
+                            " -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' </dev/null 2>&1";
+  if (FILE* p = ::popen(probe.c_str(), "r")) {
+    char buf[512];
+    while (fgets(buf, sizeof buf, p)) out += buf;
+    ::pclose(p);
+  }
+  INFO(out);
+  REQUIRE(out.find("Protocol  : TLSv1.1") != std::string::npos);
+
+  auto client = HttpsClient::Create(f.Options());
+  REQUIRE(client.ok());
+  auto res = (*client)->Send(f.Post());
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.status().code() == "tls_protocol_too_old");
+  CHECK(res.status().message().find("TLS 1.2") != std::string::npos);
+  CHECK(f.receiver.Log().empty());  // no request was sent over the old protocol
+}
+
+TEST_CASE("A redirect from the lender is returned as a 3xx, never followed") {
+  Fixture f("redirect");
+  SKIP_IF_NO_LENDER(f);
+  auto client = HttpsClient::Create(f.Options());
+  REQUIRE(client.ok());
+  auto res = (*client)->Send(f.Post());
+  REQUIRE(res.ok());
+  CHECK(res->status == 307);
+  REQUIRE(res->Header("location").has_value());
+  CHECK(res->Header("location")->find("/elsewhere") != std::string::npos);
+  // One request reached the server, to the configured path; none went to the Location.
+  for (int i = 0; i < 50 && f.receiver.Log().empty(); ++i) ::usleep(20000);
+  ::usleep(200000);  // a follow-up request, if one were made, would be logged by now
+  auto log = f.receiver.Log();
+  REQUIRE(log.size() == 1);
+  CHECK(log[0]["reason"] == "redirect_sent");
+  CHECK(log[0]["path"] == "/hooks/veridge");
+}
+
 TEST_CASE("A server not signed by [lender].ca_file is refused") {
   Fixture f("accept");
   SKIP_IF_NO_LENDER(f);
