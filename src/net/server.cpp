@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
@@ -20,6 +21,7 @@
 #include <exception>
 #include <future>
 #include <list>
+#include <optional>
 #include <thread>
 #include <type_traits>
 
@@ -517,6 +519,12 @@ struct Server::Impl {
   // Declared last so it is destroyed first: pending handlers (and the sessions they own) go while
   // the registry and listener states they point at still exist.
   std::unique_ptr<asio::io_context> ioc;
+  // Keeps the I/O threads in run() between Start and Shutdown. Without it, run() returns as soon
+  // as no operation is pending, e.g. once Shutdown has closed the acceptors while a streamed body
+  // waits for its producer (no socket operation outstanding): the CloseIfIdle/Abort handlers
+  // posted next would then never run, and Shutdown would wait out its whole deadline.
+  // Declared after ioc so it is destroyed before it; Shutdown resets it first anyway.
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
 };
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
@@ -561,6 +569,7 @@ void Server::Start() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (impl_->started) return;
   impl_->started = true;
+  impl_->work.emplace(impl_->ioc->get_executor());
   for (auto& l : impl_->listeners) l->Run();
   for (int i = 0; i < impl_->opts.threads; ++i)
     impl_->threads.emplace_back([this] {
@@ -593,6 +602,7 @@ bool Server::Shutdown(std::chrono::milliseconds deadline) {
       impl_->registry->WaitEmpty(std::chrono::steady_clock::now() + std::chrono::seconds(1));
     }
   }
+  impl_->work.reset();
   impl_->ioc->stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
