@@ -15,6 +15,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <future>
 #include <iostream>
 #include <thread>
@@ -48,7 +49,27 @@ std::string NotReadyList(const ReadyChecks& c) {
   return s;
 }
 
+// SIGTERM/SIGINT taken by a thread that does not block them (see RunServe); 0 if none.
+volatile std::sig_atomic_t g_stop_signal = 0;
+void RecordStopSignal(int signo) { g_stop_signal = signo; }
+
 int RunServe(const ServeArgs& args) {
+  // Signals are taken synchronously by the main thread (sigtimedwait), blocked here so that the
+  // threads started below inherit the mask. Some threads exist before main() (OpenBLAS starts its
+  // pool from a library constructor) and do not block them: the kernel may hand SIGTERM to one of
+  // those, where the default action would kill the daemon mid-drain (seen ~1 run in 10 under
+  // load). So a process-wide handler also records the signal (g_stop_signal); the loop below
+  // checks it at every tick. A SIGTERM during start-up stays pending and is taken by the loop.
+  struct sigaction on_stop {};
+  on_stop.sa_handler = RecordStopSignal;
+  sigemptyset(&on_stop.sa_mask);
+  sigaction(SIGTERM, &on_stop, nullptr);
+  sigaction(SIGINT, &on_stop, nullptr);
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   InitLogging("info");
   auto fail = [&](const Status& st) { return ReportError(st, args.json); };
   auto cfg = LoadConfigStrict(args.config);
@@ -76,14 +97,6 @@ int RunServe(const ServeArgs& args) {
   // says models=false; the rest of the daemon still serves.
   auto reference_check = MakeReferenceCheck(*cfg);
   if (!reference_check.ok()) spdlog::warn("reference photos cannot be checked: {}", reference_check.status().ToString());
-
-  // Signals are taken synchronously by the main thread (sigtimedwait): blocked here, before any
-  // thread starts, so every thread inherits the mask and no handler runs at a random point.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   net::Server server({opts->threads});
   auto state = std::make_shared<ServeState>();
@@ -142,6 +155,7 @@ int RunServe(const ServeArgs& args) {
     }
     timespec ts{static_cast<time_t>(tick.count() / 1000000), static_cast<long>((tick.count() % 1000000) * 1000)};
     signal_taken = sigtimedwait(&stop_signals, nullptr, &ts);
+    if (signal_taken < 0 && g_stop_signal != 0) signal_taken = g_stop_signal;
     if (watchdog && signal_taken < 0) {
       if (server.Responsive(std::chrono::milliseconds(500))) sd_notify(0, "WATCHDOG=1");
       else spdlog::warn("watchdog: the I/O pool did not respond within 500 ms; not pinging");
