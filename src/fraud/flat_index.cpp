@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -159,6 +160,37 @@ Result<std::vector<Hit>> FlatIndex::Search(std::span<const float> query, int k, 
   std::sort_heap(best.begin(), best.end(), worse);
   for (auto& h : best) h.distance = std::sqrt(h.distance);
   return best;
+}
+
+Result<std::size_t> BuildFromStore(store::Store& store, const std::string& kind, FlatIndex& index) {
+  constexpr int kPage = 1000;
+  std::size_t added = 0;
+  std::int64_t after = 0;
+  float tmpl[kTemplateDims];
+  for (;;) {
+    auto page = store.ListDescriptors(kind, after, kPage);
+    if (!page.ok()) return page.status().WithContext("loading the face templates from the store");
+    Status st = Status::Ok();
+    for (auto& row : *page) {
+      if (st.ok()) {
+        if (row.data.size() != sizeof tmpl) {
+          st = Status::InvalidInput("bad_template", "stored template " + std::to_string(row.id) + " has " +
+                                                        std::to_string(row.data.size()) + " bytes, not " + std::to_string(sizeof tmpl));
+        } else {
+          std::memcpy(tmpl, row.data.data(), sizeof tmpl);
+          st = index.Add(row.id, std::span<const float>(tmpl, kTemplateDims));
+          if (!st.ok()) st = st.WithContext("stored template " + std::to_string(row.id));
+          else ++added;
+        }
+      }
+      std::fill(row.data.begin(), row.data.end(), '\0');  // no plaintext copy outlives the page
+      after = row.id;
+    }
+    std::fill(std::begin(tmpl), std::end(tmpl), 0.0f);
+    if (!st.ok()) return st;
+    if (page->size() < static_cast<std::size_t>(kPage)) break;
+  }
+  return added;
 }
 
 }  // namespace veridge::fraud

@@ -20,6 +20,11 @@
 //  * Kernel: AVX2+FMA when the CPU has it (checked at run time: the product is built for baseline
 //    x86-64), else portable code the compiler vectorises (SSE2). Both give the same order; distances
 //    agree to float rounding (~1e-6). Kernel() names the one in use.
+//  * BuildFromStore(): the index at start, from the encrypted store's descriptors of one kind
+//    (store::Store::ListDescriptors, pages of 1000; each blob is 128 little-endian floats as
+//    verify/ writes them). The index id is the descriptor's row id. A blob of another size or with
+//    a non-finite value fails the whole build (bad_template, naming the row id — never its bytes):
+//    an index missing templates would silently miss fraud. Page copies are zeroed after use.
 //  * Thread-safety: Search is const and may run on many threads at once; Add/Remove/Clear need the
 //    caller's exclusive lock (the owner holds a shared_mutex). No I/O, no exceptions escape.
 #pragma once
@@ -28,10 +33,12 @@
 #include <cstdint>
 #include <limits>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
+#include "store/store.h"
 
 namespace veridge::fraud {
 
@@ -69,6 +76,9 @@ class FlatIndex {
   std::vector<std::int64_t> ids_;
   std::unordered_map<std::int64_t, std::size_t> slot_;  // id -> row
 };
+
+// Adds every stored descriptor of `kind` to `index`; returns how many were added.
+Result<std::size_t> BuildFromStore(store::Store& store, const std::string& kind, FlatIndex& index);
 
 namespace detail {
 // Squared L2 distances from `query` to each of the `rows` templates at `data` (row-major, 128

@@ -192,4 +192,20 @@ Result<std::vector<DescriptorItem>> Store::GetDescriptors(const std::string& ses
   return out;
 }
 
+Result<std::vector<StoredDescriptor>> Store::ListDescriptors(const std::string& kind, std::int64_t after_id, int limit) {
+  if (limit < 1 || limit > 10000) return Status::InvalidInput("bad_limit", "limit must be 1..10000");
+  std::lock_guard lock(impl_->mu);
+  auto& I = *impl_;
+  auto st = I.Prepare("SELECT id, session_id, kind, data FROM descriptors WHERE kind = ? AND id > ? ORDER BY id LIMIT ?");
+  if (!st.ok()) return st.status();
+  st->Bind(1, kind);
+  st->Bind(2, after_id);
+  st->Bind(3, limit);
+  std::vector<StoredDescriptor> out;
+  int rc;
+  while ((rc = st->Step()) == SQLITE_ROW) out.push_back({st->Int(0), st->Text(1), st->Text(2), st->Text(3)});
+  if (rc != SQLITE_DONE) return Translate(rc, I.db, "listing descriptors");
+  return out;
+}
+
 }  // namespace veridge::store

@@ -190,6 +190,14 @@ struct DescriptorItem {
   std::string data;
 };
 
+// A stored descriptor with its row id and session, for building a search index at start.
+struct StoredDescriptor {
+  std::int64_t id = 0;  // descriptors row id: stable, increasing
+  std::string session_id;
+  std::string kind;
+  std::string data;
+};
+
 struct FactorResult {
   std::string factor;       // "face", "liveness", "certificate"
   bool passed = false;
@@ -419,6 +427,9 @@ class Store {
   Result<std::vector<SessionRecord>> ListSessions(int limit, int offset = 0);
   Result<std::vector<StoredEvidence>> GetEvidence(const std::string& session_id);
   Result<std::vector<DescriptorItem>> GetDescriptors(const std::string& session_id);
+  // Descriptors of `kind` with row id > after_id, in id order, at most `limit` (1..10000): the
+  // pages fraud/ builds its in-memory index from. Purged sessions have none. Code bad_limit.
+  Result<std::vector<StoredDescriptor>> ListDescriptors(const std::string& kind, std::int64_t after_id, int limit);
 
   // -- audit rows (the chain logic lives in audit/) --
   // Appends one event (seq/prev_hash/hash assigned as in CommitDecision); returns it as stored.

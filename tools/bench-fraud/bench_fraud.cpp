@@ -1,6 +1,6 @@
 // bench-fraud — what a 1:N face search costs on one core, and which engine to use.
 //
-//   bench-fraud [--sizes 10000,100000,1000000] [--queries 300] [--k 5] [--seed 15]
+//   bench-fraud [--sizes 10000,100000,1000000] [--queries 300] [--k 5] [--seed 15] [--store-templates 100000]
 //
 // For each list size N, in the same run and on the same templates:
 //   * veridge: fraud::FlatIndex (exact scan, AVX2 or portable kernel; --kernel shown);
@@ -10,7 +10,9 @@
 // One query at a time (nq = 1: a session searches its one live template), OpenMP pinned to one
 // thread, latency per query from steady_clock; p50/p99 over --queries queries after a warm-up.
 // Build time = adding N templates (plus training for IVF). The 100k row answers "index built at
-// start from 100k stored templates" for the in-memory part.
+// start from 100k stored templates" for the in-memory part; --store-templates N also writes N
+// templates into a real SQLCipher store in a temporary directory (64 per committed session) and
+// times fraud::BuildFromStore over it, reopened (decrypting and reading every page).
 //
 // Templates are synthetic, shaped like dlib's 128-D descriptors: N identities, each a random
 // centre (components N(0, 0.047): different identities ~0.75 apart, as different people are in
@@ -26,12 +28,16 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "audit/audit.h"
 #include "fraud/fraud.h"
+#include "store/store.h"
 
 using Clock = std::chrono::steady_clock;
 using veridge::fraud::kTemplateDims;
@@ -89,20 +95,77 @@ std::pair<std::vector<double>, std::string> MeasureFaiss(const faiss::Index& ind
   return {lat, r};
 }
 
+// Writes `n` random templates into a new store in a temp dir, reopens it and times BuildFromStore.
+int MeasureStoreBuild(size_t n, unsigned seed) {
+  namespace fs = std::filesystem;
+  std::string tmpl = (fs::temp_directory_path() / "bench-fraud-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) return 3;
+  const fs::path dir = tmpl;
+  veridge::store::StoreOptions so;
+  so.path = dir / "bench.db";
+  so.key_file = dir / "store.key";
+  so.create_if_missing = true;
+  so.audit_hasher = veridge::audit::ChainHasher();
+  int rc = 0;
+  if (!veridge::store::GenerateKeyFile(so.key_file).ok()) rc = 3;
+  double write_ms = 0, build_ms = 0;
+  if (rc == 0) {
+    auto s = veridge::store::Store::Open(so);
+    if (!s.ok()) rc = 3;
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> v(0.0f, 0.05f);
+    auto t0 = Clock::now();
+    for (size_t done = 0; rc == 0 && done < n; ) {
+      veridge::store::DecisionRecord rec;
+      rec.session_id = "bench-" + std::to_string(done);
+      rec.created_at = 1;
+      rec.decision = "review";
+      for (size_t j = 0; j < veridge::store::kMaxEvidenceItems && done < n; ++j, ++done) {
+        float t[kTemplateDims];
+        for (auto& x : t) x = v(rng);
+        std::string blob(sizeof t, '\0');
+        std::memcpy(blob.data(), t, sizeof t);
+        rec.descriptors.push_back({"face_probe", blob});
+      }
+      if (!(*s)->CommitDecision(rec).ok()) rc = 3;
+    }
+    write_ms = Ms(Clock::now() - t0);
+  }
+  if (rc == 0) {
+    so.create_if_missing = false;
+    auto t0 = Clock::now();
+    auto s = veridge::store::Store::Open(so);
+    veridge::fraud::FlatIndex index;
+    auto added = s.ok() ? veridge::fraud::BuildFromStore(**s, "face_probe", index) : veridge::Result<size_t>(s.status());
+    build_ms = Ms(Clock::now() - t0);
+    if (!added.ok() || *added != n) rc = 3;
+  }
+  if (rc == 0)
+    std::printf("store build: %zu templates from SQLCipher (open + BuildFromStore) %.1f ms; writing them took %.1f ms\n", n, build_ms,
+                write_ms);
+  else
+    std::fprintf(stderr, "bench-fraud: the store measurement failed\n");
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return rc;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<size_t> sizes = {10000, 100000, 1000000};
   int queries = 300, k = 5;
   unsigned seed = 15;
+  size_t store_templates = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--sizes") sizes = ParseSizes(argv[i + 1]);
     else if (a == "--queries") queries = std::atoi(argv[i + 1]);
     else if (a == "--k") k = std::atoi(argv[i + 1]);
     else if (a == "--seed") seed = static_cast<unsigned>(std::atoi(argv[i + 1]));
+    else if (a == "--store-templates") store_templates = std::stoull(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: bench-fraud [--sizes N,N,...] [--queries Q] [--k K] [--seed S]\n");
+      std::fprintf(stderr, "usage: bench-fraud [--sizes N,N,...] [--queries Q] [--k K] [--seed S] [--store-templates N]\n");
       return 2;
     }
   }
@@ -180,5 +243,6 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("(faiss-ivf setting = nprobe/nlist; build_ms = add, plus k-means training for IVF)\n");
+  if (store_templates > 0) return MeasureStoreBuild(store_templates, seed);
   return 0;
 }
