@@ -1,7 +1,8 @@
 // veridge serve --config FILE [--ready-file FILE] [--json]: the appliance daemon.
 //
 // Threads: the main thread (signals, systemd notifications, the watchdog), the I/O pool of
-// net::Server (both listeners), and the delivery worker (same code as `veridge outbox run`, with a
+// net::Server (both listeners), the camera's grab thread and the preview encoder (when [camera]
+// source is set: capture/camera_thread.h, app/preview.h), and the delivery worker (same code as `veridge outbox run`, with a
 // store connection of its own). Start-up opens and checks everything that can fail — config,
 // store, device key, webhook secret, TLS certificate and key, both ports — before READY=1, so a
 // bad installation fails at once with the CLI's error contract instead of serving half a service.
@@ -44,7 +45,7 @@ nlohmann::json ListenerJson(const net::BoundListener& b) {
 
 std::string NotReadyList(const ReadyChecks& c) {
   std::string s;
-  for (auto [name, ok] : {std::pair{"models", c.models}, {"store", c.store}, {"keys", c.keys}, {"clock", c.clock}})
+  for (auto [name, ok] : {std::pair{"models", c.models}, {"store", c.store}, {"keys", c.keys}, {"clock", c.clock}, {"camera", c.camera}})
     if (!ok) s += std::string(s.empty() ? "" : ", ") + name;
   return s;
 }
@@ -98,8 +99,24 @@ int RunServe(const ServeArgs& args) {
   auto reference_check = MakeReferenceCheck(*cfg);
   if (!reference_check.ok()) spdlog::warn("reference photos cannot be checked: {}", reference_check.status().ToString());
 
+  // The camera grabs from now on; the preview encodes only while a kiosk client watches.
+  std::unique_ptr<capture::CameraService> camera;
+  std::unique_ptr<PreviewStreamer> preview;
+  if (opts->camera) {
+    camera = std::make_unique<capture::CameraService>(*opts->camera);
+    camera->Start();
+    preview = std::make_unique<PreviewStreamer>(*camera, opts->preview);
+  } else {
+    spdlog::warn("no [camera] source is configured: /readyz reports camera: false and the kiosk has no preview");
+  }
+
   net::Server server({opts->threads});
   auto state = std::make_shared<ServeState>();
+  if (camera) {
+    state->camera_status = [cam = camera.get()] { return cam->Status(); };
+    state->preview_stats = [p = preview.get()] { return p->Stats(); };
+    state->preview = [p = preview.get()](const net::Request& r) { return p->Handle(r); };
+  }
   state->store = store->get();
   state->model_dir = ModelDir(*cfg);
   state->liveness_enabled = liveness->enabled;
@@ -131,6 +148,13 @@ int RunServe(const ServeArgs& args) {
     nlohmann::json rf = {{"pid", static_cast<long>(::getpid())}, {"kiosk", ListenerJson(*kiosk)}, {"api", ListenerJson(*api)}};
     if (Status st = WriteFileAtomic(args.ready_file, rf.dump() + "\n", 0644); !st.ok())
       spdlog::error("cannot write --ready-file: {}", st.ToString());
+  }
+  if (camera) {
+    // A file opens in milliseconds and a device within its first frame: wait briefly so the
+    // READY=1 status says what the camera is doing, never longer than one second.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (camera->Status().state == capture::CameraState::kStarting && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   const auto checks = CheckReady(*state);
   const std::string not_ready = NotReadyList(checks);
@@ -167,6 +191,9 @@ int RunServe(const ServeArgs& args) {
   sd_notify(0, "STOPPING=1\nSTATUS=draining");
   stop = true;
   const bool clean = server.Shutdown(opts->drain_timeout);
+  // After the listeners: preview streams are closed by the drain; then the encoder and the camera.
+  if (preview) preview->Stop();
+  if (camera) camera->Stop();
   if (worker_future.wait_until(deadline) != std::future_status::ready) {
     // Joining would overrun the deadline; the attempt in flight is retried after its lease.
     spdlog::warn("drain deadline reached with a delivery attempt in flight; it will be retried after its lease");

@@ -128,6 +128,23 @@ Result<ServeOptions> BuildServeOptions(const config::Config& cfg) {
     return Invalid("[sessions] needs min_expires_in <= default_expires_in <= max_expires_in");
   VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "sessions.max_attempts", 1, 10, 3, &v));
   o.sessions.max_attempts = static_cast<int>(v);
+  if (const std::string source = cfg.GetPath("camera.source").string(); !source.empty()) {
+    capture::CameraOptions cam;
+    cam.source = source;
+    VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "camera.width", 160, 4096, 640, &v));
+    cam.width = static_cast<int>(v);
+    VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "camera.height", 120, 4096, 480, &v));
+    cam.height = static_cast<int>(v);
+    VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "camera.fps", 1, 120, 30, &v));
+    cam.fps = static_cast<double>(v);
+    VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "camera.ring_frames", 2, 64, 4, &v));
+    cam.ring_capacity = static_cast<std::size_t>(v);
+    VERIDGE_RETURN_IF_ERROR(DurationIn(cfg, "camera.frozen_after", milliseconds(100), seconds(60), seconds(1), &cam.frozen_after));
+    o.camera = cam;
+  }
+  auto preview = BuildPreviewOptions(cfg);
+  if (!preview.ok()) return preview.status();
+  o.preview = *preview;
   auto page = BuildKioskAssetsOptions(cfg);
   if (!page.ok()) return page.status();
   o.kiosk_page = std::move(*page);
@@ -170,6 +187,7 @@ ReadyChecks CheckReady(const ServeState& s) {
   c.store = s.store && s.store->SchemaVersion().ok();
   c.keys = s.keys_loaded;
   c.clock = SystemClock::Instance().NowUnixSeconds() >= kEarliestPlausibleUnix;
+  c.camera = s.camera_status && s.camera_status().up();
   return c;
 }
 
@@ -180,13 +198,13 @@ net::Response Healthz(const net::Request&) { return net::Response::Json(200, R"(
 net::Response Readyz(const ServeState& s) {
   const auto c = CheckReady(s);
   nlohmann::json j = {{"ready", c.ready()},
-                      {"checks", {{"models", c.models}, {"store", c.store}, {"keys", c.keys}, {"clock", c.clock}}}};
+                      {"checks", {{"models", c.models}, {"store", c.store}, {"keys", c.keys}, {"clock", c.clock}, {"camera", c.camera}}}};
   return net::Response::Json(c.ready() ? 200 : 503, j.dump());
 }
 
 void AddHealth(net::Router& r, const std::shared_ptr<const ServeState>& state) {
   Status a = r.Add({net::Method::kGet, "/healthz", "200 while the process serves HTTP (no credentials)", Healthz});
-  Status b = r.Add({net::Method::kGet, "/readyz", "200 when models, store, keys and clock are ready, else 503 (no credentials)",
+  Status b = r.Add({net::Method::kGet, "/readyz", "200 when models, store, keys, clock and camera are ready, else 503 (no credentials)",
                     [state](const net::Request&) { return Readyz(*state); }});
   // Fixed, distinct patterns: a failure here is a programming error caught by every test run.
   if (!a.ok() || !b.ok()) throw std::logic_error("health routes: " + a.ToString() + " " + b.ToString());
@@ -199,6 +217,11 @@ std::shared_ptr<net::Router> KioskRoutes(std::shared_ptr<const ServeState> state
   AddHealth(*r, state);
   Status page = AddKioskAssetRoutes(*r, state->kiosk_page);
   if (!page.ok()) throw std::logic_error("kiosk page routes: " + page.ToString());
+  net::Handler preview = state->preview ? state->preview : [](const net::Request&) {
+    return net::Response::Error(503, "camera_unavailable", "no camera is configured: set [camera] source");
+  };
+  Status p = r->Add({net::Method::kGet, "/kiosk/v1/preview.mjpg", "the camera preview, multipart/x-mixed-replace JPEG (kiosk only)", preview});
+  if (!p.ok()) throw std::logic_error("preview route: " + p.ToString());
   return r;
 }
 
@@ -232,7 +255,31 @@ std::string MetricsText(const ServeState& s) {
   out << "veridge_ready " << (c.ready() ? 1 : 0) << "\n";
   family("veridge_ready_check", "gauge", "Each readiness check (1 ok, 0 failing).");
   out << "veridge_ready_check{check=\"models\"} " << c.models << "\nveridge_ready_check{check=\"store\"} " << c.store
-      << "\nveridge_ready_check{check=\"keys\"} " << c.keys << "\nveridge_ready_check{check=\"clock\"} " << c.clock << "\n";
+      << "\nveridge_ready_check{check=\"keys\"} " << c.keys << "\nveridge_ready_check{check=\"clock\"} " << c.clock
+      << "\nveridge_ready_check{check=\"camera\"} " << c.camera << "\n";
+
+  if (s.camera_status) {
+    const auto cam = s.camera_status();
+    family("veridge_camera_fps", "gauge", "Frames per second the camera delivers (0 when frozen or lost).");
+    out << "veridge_camera_fps " << cam.fps << "\n";
+    family("veridge_camera_state", "gauge", "The camera's state (1 for the current one).");
+    for (auto st : {capture::CameraState::kStarting, capture::CameraState::kOk, capture::CameraState::kFrozen,
+                    capture::CameraState::kLost, capture::CameraState::kStopped})
+      out << "veridge_camera_state{state=\"" << capture::ToString(st) << "\"} " << (cam.state == st ? 1 : 0) << "\n";
+    family("veridge_camera_frames_total", "counter", "Frames grabbed from the camera.");
+    out << "veridge_camera_frames_total " << cam.frames << "\n";
+    family("veridge_camera_frames_dropped_total", "counter", "Frames that left the camera ring before the analysis consumer took them.");
+    out << "veridge_camera_frames_dropped_total " << cam.dropped << "\n";
+  }
+  if (s.preview_stats) {
+    const auto p = s.preview_stats();
+    family("veridge_preview_clients", "gauge", "Open kiosk preview streams.");
+    out << "veridge_preview_clients " << p.clients << "\n";
+    family("veridge_preview_frames_sent_total", "counter", "Preview JPEG parts handed to clients.");
+    out << "veridge_preview_frames_sent_total " << p.frames_sent << "\n";
+    family("veridge_preview_frames_dropped_total", "counter", "Preview parts a slow client skipped.");
+    out << "veridge_preview_frames_dropped_total " << p.frames_skipped << "\n";
+  }
 
   const std::int64_t now = SystemClock::Instance().NowUnixSeconds();
   if (s.store) {

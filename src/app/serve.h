@@ -7,10 +7,13 @@
 //    (config/veridge.example.toml); anything out of range or of the wrong type is config_invalid.
 //    kiosk_listen must be a loopback address; api_listen needs tls_cert and tls_key.
 //  * Kiosk listener: the kiosk page (/, /kiosk/, /kiosk/assets/*, /kiosk/config.json; see
-//    app/kiosk_assets.h) besides /healthz and /readyz.
+//    app/kiosk_assets.h) and the camera preview (/kiosk/v1/preview.mjpg; app/preview.h) besides
+//    /healthz and /readyz. The preview is on the kiosk listener only.
+//  * [camera]: source (a /dev/video* device or a video file played in a loop; unset = no camera,
+//    and /readyz says camera:false), width, height, fps, ring_frames, frozen_after.
 //  * /healthz: 200 {"status":"alive"} while the process serves HTTP at all.
 //  * /readyz: 200 {"ready":true,"checks":{...}} or 503 {"ready":false,"checks":{...}} with one
-//    boolean per check (models, store, keys, clock) and nothing else: no paths, versions or
+//    boolean per check (models, store, keys, clock, camera) and nothing else: no paths, versions or
 //    messages (both listeners answer it without credentials).
 //  * /metrics (API listener only): Prometheus text format 0.0.4.
 //  * /v1/... (API listener only): the lender API (api/api.h), bearer token on every route.
@@ -23,10 +26,13 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "app/kiosk_assets.h"
 #include "api/api.h"
+#include "app/preview.h"
+#include "capture/camera_thread.h"
 #include "config/config.h"
 #include "net/server.h"
 #include "store/store.h"
@@ -40,6 +46,8 @@ struct ServeOptions {
   std::chrono::milliseconds drain_timeout{10000};
   KioskAssetsOptions kiosk_page;  // [kiosk] assets_dir, locales, idle_reset (app/kiosk_assets.h)
   api::SessionApiOptions sessions;  // [sessions] expiry bounds and max_attempts (no check_reference yet)
+  std::optional<capture::CameraOptions> camera;  // [camera]; unset when [camera] source is not set
+  PreviewOptions preview;                         // [camera] preview_* (app/preview.h)
 };
 
 // Codes: config_invalid (message names the key and its allowed range).
@@ -53,7 +61,8 @@ struct ReadyChecks {
   bool store = false;
   bool keys = false;
   bool clock = false;
-  bool ready() const { return models && store && keys && clock; }
+  bool camera = false;  // a camera is configured and delivering frames (capture::CameraState::kOk)
+  bool ready() const { return models && store && keys && clock && camera; }
 };
 
 // What the handlers read. The store is opened by the command and outlives the server.
@@ -68,6 +77,10 @@ struct ServeState {
   api::SessionApiOptions sessions;
   // Per-listener HTTP counters for /metrics (the server's Stats); may be empty.
   std::function<std::vector<net::ListenerStats>()> http_stats;
+  // The camera service and the preview (app/preview.h); unset when no camera is configured.
+  std::function<capture::CameraStatus()> camera_status;
+  std::function<PreviewStats()> preview_stats;
+  net::Handler preview;  // GET /kiosk/v1/preview.mjpg
 };
 
 // The arrival check of a reference photo: bounded decode, exactly one face, and none of the

@@ -22,6 +22,8 @@
 #include "store/store.h"
 #include "support/raw_http.h"
 
+#include <opencv2/imgcodecs.hpp>
+
 using namespace veridge;
 using namespace veridge::testing;
 using nlohmann::json;
@@ -231,7 +233,8 @@ TEST_CASE("serve: health and readiness on both listeners, metrics on the API, RE
   REQUIRE(r);
   CHECK(r->status == 503);  // the model directory is empty
   CHECK(json::parse(r->body) ==
-        json{{"ready", false}, {"checks", {{"models", false}, {"store", true}, {"keys", true}, {"clock", true}}}});
+        json{{"ready", false},
+             {"checks", {{"models", false}, {"store", true}, {"keys", true}, {"clock", true}, {"camera", false}}}});
   auto km = RawRequest(d.kiosk_port(), "GET", "/metrics");
   REQUIRE(km);
   CHECK(km->status == 404);  // metrics only on the API listener
@@ -285,11 +288,13 @@ TEST_CASE("serve: health and readiness on both listeners, metrics on the API, RE
   }
 }
 
-TEST_CASE("serve: with the models installed /readyz is 200 on both listeners") {
+TEST_CASE("serve: with the models installed and a clip as the camera /readyz is 200 on both listeners") {
   VERIDGE_REQUIRE_PATH(DevModelDir() / "dlib_face_recognition_resnet_model_v1.dat", "models (tools/fetch-models.sh)");
+  const auto clip = SharedData("liveness/subject-a/real.webm");
+  VERIDGE_REQUIRE_PATH(clip, "liveness clip subject-a/real.webm");
   Setup s;
   REQUIRE(s.made);
-  s.WriteConfig(DevModelDir());
+  s.WriteConfig(DevModelDir(), "https://127.0.0.1:9/h", "[camera]\nsource = \"" + clip.string() + "\"\n");
   REQUIRE(s.KeysInit());
   Daemon d;
   auto err = d.Start(s);
@@ -519,6 +524,104 @@ TEST_CASE("serve: refuses to start on a corrupt or a wiped store, and creates no
     CHECK(err.find("store_wiped") != std::string::npos);
     CHECK(std::filesystem::file_size(db) == 0);
   }
+
+namespace {
+
+// Reads GET /kiosk/v1/preview.mjpg until `parts` whole JPEG parts came; returns how many did.
+int PreviewParts(RawConn& c, int parts, int timeout_ms, std::string* content_type) {
+  auto head_ok = c.ReadUntilCount("\r\n\r\n", 1, timeout_ms);
+  if (!head_ok) return -1;
+  if (!c.ReadUntilCount("--frame\r\n", parts + 1, timeout_ms)) return -2;
+  const std::string& b = c.buffered();
+  const auto head_end = b.find("\r\n\r\n");
+  const std::string head = b.substr(0, head_end);
+  if (head.rfind("HTTP/1.1 200", 0) != 0) return -3;
+  auto ct = head.find("Content-Type: ");
+  if (ct != std::string::npos && content_type) *content_type = head.substr(ct + 14, head.find("\r\n", ct) - ct - 14);
+  int whole = 0;
+  std::size_t at = head_end + 4;
+  for (int i = 0; i < parts; ++i) {
+    if (b.compare(at, 9, "--frame\r\n") != 0) return whole;
+    const auto hend = b.find("\r\n\r\n", at);
+    const auto cl = b.find("Content-Length: ", at);
+    if (hend == std::string::npos || cl == std::string::npos || cl > hend) return whole;
+    const std::size_t len = std::stoul(b.substr(cl + 16, hend - cl - 16));
+    const std::string jpeg = b.substr(hend + 4, len);
+    if (jpeg.size() != len || len < 4 || static_cast<unsigned char>(jpeg[0]) != 0xFF || static_cast<unsigned char>(jpeg[1]) != 0xD8 ||
+        static_cast<unsigned char>(jpeg[len - 1]) != 0xD9)
+      return whole;
+    ++whole;
+    at = hend + 4 + len + 2;
+  }
+  return whole;
+}
+
+}  // namespace
+
+TEST_CASE("serve: a clip as the camera streams the kiosk preview, bounded in clients, with camera metrics") {
+  const auto clip = SharedData("liveness/subject-a/real.webm");
+  VERIDGE_REQUIRE_PATH(clip, "liveness clip subject-a/real.webm");
+  Setup s;
+  REQUIRE(s.made);
+  std::filesystem::create_directories(s.dir / "no-models");
+  s.WriteConfig(s.dir / "no-models", "https://127.0.0.1:9/h",
+                "[camera]\nsource = \"" + clip.string() + "\"\npreview_max_clients = 2\npreview_max_width = 320\npreview_max_height = 240\n");
+  REQUIRE(s.KeysInit());
+  Daemon d;
+  auto err = d.Start(s);
+  INFO(err);
+  REQUIRE(err.empty());
+
+  RawConn a(d.kiosk_port()), b(d.kiosk_port());
+  REQUIRE(a.Send(a.Request("GET", "/kiosk/v1/preview.mjpg")));
+  std::string ct;
+  CHECK(PreviewParts(a, 5, 5000, &ct) == 5);
+  CHECK(ct == "multipart/x-mixed-replace; boundary=frame");
+  // Downscaled to fit the configured bound.
+  {
+    const std::string& buf = a.buffered();
+    const auto start = buf.find("\r\n\r\n", buf.find("--frame\r\n")) + 4;
+    const auto cl = buf.find("Content-Length: ", buf.find("--frame\r\n"));
+    const std::size_t len = std::stoul(buf.substr(cl + 16));
+    cv::Mat img = cv::imdecode(std::vector<unsigned char>(buf.begin() + start, buf.begin() + start + len), cv::IMREAD_COLOR);
+    REQUIRE(!img.empty());
+    CHECK(img.cols <= 320);
+    CHECK(img.rows <= 240);
+    CHECK(img.cols == 320);  // a 640-wide clip halves
+  }
+  REQUIRE(b.Send(b.Request("GET", "/kiosk/v1/preview.mjpg")));
+  CHECK(PreviewParts(b, 2, 5000, nullptr) == 2);
+  // A third viewer is over preview_max_clients.
+  auto third = RawRequest(d.kiosk_port(), "GET", "/kiosk/v1/preview.mjpg");
+  REQUIRE(third);
+  CHECK(third->status == 503);
+  CHECK(third->body.find("preview_busy") != std::string::npos);
+  // The preview is on the kiosk listener only.
+  auto api_preview = Https(s, d.api_port(), "GET", "/kiosk/v1/preview.mjpg");
+  REQUIRE(api_preview.ok());
+  CHECK(api_preview->status == 404);
+
+  auto r = RawRequest(d.kiosk_port(), "GET", "/readyz");
+  REQUIRE(r);
+  CHECK(json::parse(r->body)["checks"]["camera"] == true);
+  auto m = Https(s, d.api_port(), "GET", "/metrics");
+  REQUIRE(m.ok());
+  INFO(m->body);
+  const auto fps_at = m->body.find("\nveridge_camera_fps ");
+  REQUIRE(fps_at != std::string::npos);
+  const double fps = std::stod(m->body.substr(fps_at + 20));
+  CHECK(fps > 15);
+  CHECK(fps < 65);
+  CHECK(m->body.find("veridge_camera_state{state=\"ok\"} 1") != std::string::npos);
+  CHECK(m->body.find("veridge_camera_frames_dropped_total ") != std::string::npos);
+  CHECK(m->body.find("veridge_preview_clients 2") != std::string::npos);
+
+  // A stream open at SIGTERM does not hold up the drain.
+  Ms took{0};
+  CHECK(d.Terminate(10000, &took) == 0);
+  INFO(d.log());
+  CHECK(took < Ms(3000));
+  CHECK(a.ClosedWithin(1000));
 }
 
 namespace {
