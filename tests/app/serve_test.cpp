@@ -524,6 +524,7 @@ TEST_CASE("serve: refuses to start on a corrupt or a wiped store, and creates no
     CHECK(err.find("store_wiped") != std::string::npos);
     CHECK(std::filesystem::file_size(db) == 0);
   }
+}
 
 namespace {
 
