@@ -300,7 +300,15 @@ TEST_CASE("serve: with the models installed and a clip as the camera /readyz is 
   auto err = d.Start(s);
   INFO(err);
   REQUIRE(err.empty());
-  auto r = RawRequest(d.kiosk_port(), "GET", "/readyz");
+  // The camera is ready at its first frame: the clip opens in milliseconds, but on a loaded
+  // build machine the first decode can take a moment, so poll (the cold-start budget is 2 s).
+  std::optional<RawResponse> r;
+  const auto until = std::chrono::steady_clock::now() + Ms(5000);
+  do {
+    r = RawRequest(d.kiosk_port(), "GET", "/readyz");
+    if (r && r->status == 200) break;
+    std::this_thread::sleep_for(Ms(50));
+  } while (std::chrono::steady_clock::now() < until);
   REQUIRE(r);
   INFO(r->body);
   CHECK(r->status == 200);
