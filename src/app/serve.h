@@ -29,8 +29,8 @@
 #include <optional>
 #include <string>
 
-#include "app/kiosk_assets.h"
 #include "api/api.h"
+#include "app/kiosk_assets.h"
 #include "app/preview.h"
 #include "capture/camera_thread.h"
 #include "config/config.h"
