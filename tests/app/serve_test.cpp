@@ -581,10 +581,21 @@ TEST_CASE("serve: a clip as the camera streams the kiosk preview, bounded in cli
   INFO(err);
   REQUIRE(err.empty());
 
+  // Until the clip delivers its first frame the preview answers 503 camera_unavailable with
+  // Retry-After (the kiosk page retries); on a loaded machine the first decode can take a few
+  // seconds, so wait for /readyz to report the camera up (the rest is not ready: no models).
+  bool camera_up = false;
+  for (const auto until = std::chrono::steady_clock::now() + Ms(10000); !camera_up && std::chrono::steady_clock::now() < until;) {
+    auto r = RawRequest(d.kiosk_port(), "GET", "/readyz");
+    auto j = r ? json::parse(r->body, nullptr, false) : json();
+    camera_up = j.is_object() && j.contains("checks") && j["checks"].value("camera", false);
+    if (!camera_up) std::this_thread::sleep_for(Ms(50));
+  }
+  REQUIRE(camera_up);
   RawConn a(d.kiosk_port()), b(d.kiosk_port());
   REQUIRE(a.Send(a.Request("GET", "/kiosk/v1/preview.mjpg")));
   std::string ct;
-  CHECK(PreviewParts(a, 5, 5000, &ct) == 5);
+  REQUIRE(PreviewParts(a, 5, 5000, &ct) == 5);
   CHECK(ct == "multipart/x-mixed-replace; boundary=frame");
   // Downscaled to fit the configured bound.
   {
