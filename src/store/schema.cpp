@@ -150,6 +150,38 @@ CREATE TABLE lookup_keys(
 );
 INSERT INTO lookup_keys(name, key) VALUES('kiosk_code', randomblob(32));
 )SQL"},
+    {4, "staff accounts (argon2id hashes), console sessions (SHA-256 of the cookie), TOTP keys, recovery codes", R"SQL(
+CREATE TABLE staff(
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL CHECK (role IN ('operator', 'supervisor', 'auditor', 'admin')),
+  password_hash TEXT NOT NULL CHECK (substr(password_hash, 1, 10) = '$argon2id$'),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  disabled_at INTEGER,
+  failed_logins INTEGER NOT NULL DEFAULT 0,
+  locked_until INTEGER NOT NULL DEFAULT 0,
+  totp_secret BLOB,
+  totp_pending_secret BLOB,
+  totp_last_step INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE staff_recovery_codes(
+  staff_id TEXT NOT NULL REFERENCES staff(id),
+  code_sha256 TEXT NOT NULL,
+  used_at INTEGER,
+  PRIMARY KEY(staff_id, code_sha256)
+);
+CREATE TABLE console_sessions(
+  token_sha256 TEXT PRIMARY KEY,
+  staff_id TEXT NOT NULL REFERENCES staff(id),
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  mfa TEXT NOT NULL CHECK (mfa IN ('verified', 'enrolment_required')),
+  ended_at INTEGER
+);
+CREATE INDEX console_sessions_staff ON console_sessions(staff_id);
+)SQL"},
 };
 
 static_assert(kMigrations[std::size(kMigrations) - 1].version == kLatestSchemaVersion,

@@ -26,6 +26,14 @@
 //    and checks tokens). Adding and revoking a token each append an audit event ("token.created",
 //    "token.revoked", subject = the token id) in the same transaction; these need audit_hasher too.
 //    A revoked token keeps its row (its id stays meaningful in the audit trail).
+//  * Staff accounts (staff.cpp): console users (console/ hashes passwords with argon2id and makes
+//    session tokens; the store keeps only the encoded argon2id hash, the SHA-256 of each session
+//    cookie and of each recovery code, and the TOTP key, encrypted with the database like every
+//    row). Every change appends an audit event in the same transaction ("staff.created",
+//    "staff.password_changed", "staff.disabled", "staff.login", "staff.login_failed",
+//    "staff.locked_out", "staff.logout", "staff.logout_everywhere", "staff.totp_enrolment_started",
+//    "staff.totp_enrolled"; subject = the staff id; the detail never holds a password, hash, code,
+//    key or token). Disabling an account or changing its password ends its sessions.
 //  * Creation: Open creates a store only with StoreOptions::create_if_missing (set by `veridge keys
 //    init`, `veridge db init` and tests; every other command opens an existing store). A store is
 //    created where nothing is, or where an empty (0-byte) file is and no anchor: the file gets mode
@@ -367,6 +375,62 @@ struct ApiTokenRecord {
   std::optional<std::int64_t> revoked_at;  // set once revoked
 };
 
+// ---- staff accounts and console sessions (staff.cpp; see "Staff accounts") --------------------
+
+inline bool IsStaffRole(const std::string& r) {
+  return r == "operator" || r == "supervisor" || r == "auditor" || r == "admin";
+}
+
+// A console user as stored: the password only as an argon2id encoded hash, made by console/.
+struct StaffRecord {
+  std::string id;                          // "stf_<16 hex>"
+  std::string name;                        // login name, unique
+  std::string role;                        // operator | supervisor | auditor | admin
+  std::string password_hash;               // "$argon2id$v=19$m=...,t=...,p=...$salt$hash"
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+  std::optional<std::int64_t> disabled_at;  // set: can no longer log in (the row stays for the audit trail)
+  int failed_logins = 0;                   // consecutive; a successful login resets it
+  std::int64_t locked_until = 0;           // unix seconds; logins before it are refused unchecked
+  std::string totp_secret;                 // raw bytes of the RFC 6238 key; "" = not enrolled
+  std::string totp_pending_secret;         // enrolment started, not yet confirmed with a code
+  std::int64_t totp_last_step = 0;         // last accepted 30-s step: a code is accepted once
+  int recovery_codes_left = 0;             // unused recovery codes
+};
+
+// Lockout with backoff: the threshold-th consecutive failure locks the account for base_seconds,
+// each failure after it doubles the lock, up to max_seconds.
+struct LockoutPolicy {
+  int threshold = 5;
+  std::int64_t base_seconds = 60;
+  std::int64_t max_seconds = 3600;
+};
+
+struct FailedLoginOutcome {
+  int failed_logins = 0;
+  std::int64_t locked_until = 0;  // 0 = not locked
+  bool locked_now = false;        // this failure set the lock (a "staff.locked_out" event was appended)
+};
+
+// A console login session. The cookie value is never stored: only its SHA-256.
+struct ConsoleSessionRecord {
+  std::string token_sha256;       // lowercase hex SHA-256 of the cookie value
+  std::string staff_id;
+  std::int64_t created_at = 0;
+  std::int64_t last_seen_at = 0;  // idle timeout counts from here
+  std::int64_t expires_at = 0;    // absolute timeout
+  // "verified" (second factor given or not required), "enrolment_required" (a supervisor or
+  // admin without TOTP yet: only enrolment, me and logout are allowed).
+  std::string mfa = "verified";
+  std::optional<std::int64_t> ended_at;  // logout, logout everywhere, disable, password change
+};
+
+// What a successful login consumes, checked and written in the login's transaction.
+struct LoginProof {
+  std::optional<std::int64_t> totp_step;  // must be above the account's totp_last_step
+  std::string recovery_code_sha256;       // "" = none; else must be an unused code of the account
+};
+
 // A lender-created session as the API hands it to the store (see "Session requests").
 struct SessionRequestInput {
   std::string id;                    // "ses_<32 hex>", made by api/
@@ -478,6 +542,40 @@ class Store {
   // Sets revoked_at and appends "token.revoked" in one transaction. Revoking a revoked token
   // changes nothing (the first revocation time stays). Code not_found.
   Status RevokeApiToken(const std::string& id, std::int64_t at, const std::string& actor);
+
+  // -- staff accounts and console sessions (staff.cpp; see "Staff accounts") --
+  // Adds an account and "staff.created" in one transaction. Codes bad_staff (empty id/name, bad
+  // role, a hash that is not argon2id), duplicate (id or name).
+  Status AddStaff(const StaffRecord& staff, const std::string& actor);
+  Result<std::optional<StaffRecord>> FindStaffByName(const std::string& name);
+  Result<StaffRecord> GetStaff(const std::string& id);  // code not_found
+  Result<std::vector<StaffRecord>> ListStaff();         // by name, at most 10000
+  // New hash, failures and lock cleared, every session of the account ended; "staff.password_changed".
+  Status SetStaffPassword(const std::string& id, const std::string& password_hash, std::int64_t at, const std::string& actor);
+  // disabled_at set, every session ended; "staff.disabled". Disabling twice changes nothing.
+  Status DisableStaff(const std::string& id, std::int64_t at, const std::string& actor);
+  // One failed login of an existing account: "staff.login_failed" (detail: reason, count) and, when
+  // the policy locks it now, "staff.locked_out" (detail: until), in one transaction.
+  Result<FailedLoginOutcome> RecordFailedLogin(const std::string& id, std::int64_t at, const LockoutPolicy& policy,
+                                               const std::string& reason);
+  // A successful login: checks and consumes `proof` (codes totp_replayed, recovery_code_invalid,
+  // account_disabled), resets the failure count, inserts the session and appends "staff.login".
+  Status CreateConsoleSession(const ConsoleSessionRecord& session, const LoginProof& proof, const std::string& actor);
+  Result<std::optional<ConsoleSessionRecord>> FindConsoleSession(const std::string& token_sha256);
+  // last_seen_at = at (no audit event: it is not a change of anyone's rights).
+  Status TouchConsoleSession(const std::string& token_sha256, std::int64_t at);
+  // Ends one session: "staff.logout" (detail: reason). Ending an ended session changes nothing.
+  Status EndConsoleSession(const std::string& token_sha256, std::int64_t at, const std::string& reason, const std::string& actor);
+  // Ends every open session (of `staff_id`, or of everyone when empty): one "staff.logout_everywhere"
+  // with the count. Returns how many ended.
+  Result<std::int64_t> EndAllConsoleSessions(const std::string& staff_id, std::int64_t at, const std::string& actor);
+  // Keeps `secret` as the pending TOTP key of the account; "staff.totp_enrolment_started".
+  Status StartTotpEnrolment(const std::string& id, const std::string& secret, std::int64_t at, const std::string& actor);
+  // The pending key becomes the key (step accepted as the last one), the recovery codes (SHA-256
+  // hex) replace any earlier ones, and `session_token_sha256`'s session becomes mfa=verified;
+  // "staff.totp_enrolled". Codes totp_not_pending, totp_replayed.
+  Status ConfirmTotpEnrolment(const std::string& id, std::int64_t step, const std::vector<std::string>& recovery_sha256,
+                              const std::string& session_token_sha256, std::int64_t at, const std::string& actor);
 
   // -- session requests (session_requests.cpp; see "Session requests") --
   // Codes: bad_session_request (empty id/token/hash, expires_at <= created_at), too_large,

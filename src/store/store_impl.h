@@ -8,6 +8,7 @@
 //   audit_rows.cpp   the audit chain's rows and head (the chain logic lives in audit/)
 //   outbox.cpp       outbox rows, delivery attempts, disabled endpoints
 //   tokens.cpp       API tokens (hashes only; api/ makes and checks them)
+//   staff.cpp        staff accounts, console sessions, TOTP keys and recovery codes (console/ decides)
 //   anchor.cpp       the anchor file beside the database: checked at Open, advanced after commits
 //   session_requests.cpp  lender-created sessions: kiosk codes, reference image, idempotency, states
 //   maintenance.cpp  retention purge, check, rekey
@@ -38,7 +39,7 @@ namespace detail {
 
 // The schema version this binary writes: the last entry of schema.cpp's migration list (a
 // static_assert there keeps the two together). Check() reports any other version as a problem.
-inline constexpr int kLatestSchemaVersion = 3;
+inline constexpr int kLatestSchemaVersion = 4;
 
 // The prev_hash of the first audit event, and the head of an empty chain.
 inline constexpr const char* kZeroHash = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -144,6 +145,13 @@ struct Store::Impl {
   Status AuditOutboxChangeLocked(std::int64_t id, std::int64_t at, const std::string& actor, const std::string& action,
                                  nlohmann::json detail);
   Result<std::vector<OutboxMessage>> CollectOutbox(detail::Stmt& st, const std::string& what);
+
+  // ---- staff (staff.cpp), inside the caller's transaction ----
+  Result<StaffRecord> LoadStaffLocked(const std::string& id);  // code not_found
+  // Ends the open sessions of `staff_id` (of everyone when empty); returns how many.
+  Result<std::int64_t> EndStaffSessionsLocked(const std::string& staff_id, std::int64_t at);
+  Status AuditStaffLocked(std::int64_t at, const std::string& actor, const std::string& action, const std::string& subject,
+                          const nlohmann::json& detail);
 
   // ---- maintenance (maintenance.cpp) ----
   // wal_checkpoint(TRUNCATE): true when every frame was copied back and the WAL is now empty.

@@ -42,12 +42,9 @@ struct Run {
 Run Veridge(const std::string& args) {
   Run r;
   std::string cmd = "timeout -s KILL 60 '" + VeridgeBinary().string() + "' " + args + " 2>/dev/null </dev/null";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
-  int st = ::pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  auto run = RunCommand(cmd);
+  r.rc = run.rc;
+  r.out = std::move(run.out);
   return r;
 }
 

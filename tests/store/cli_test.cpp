@@ -26,12 +26,9 @@ struct Run {
 Run Veridge(const std::string& args) {
   Run r;
   std::string cmd = VeridgeBinary().string() + " " + args + " 2>/dev/null";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
-  int st = ::pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  auto run = RunCommand(cmd);
+  r.rc = run.rc;
+  r.out = std::move(run.out);
   return r;
 }
 
@@ -60,7 +57,7 @@ TEST_CASE("veridge db check: ok on a sound store / store_corrupt on a damaged pa
   CHECK(ok.rc == 0);
   CHECK(ok.json()["ok"] == true);
   CHECK(ok.json()["cipher_version"] == "3.4.1");
-  CHECK(ok.json()["schema_version"] == 3);
+  CHECK(ok.json()["schema_version"] == 4);
 
   SECTION("a damaged page") {
     auto size = std::filesystem::file_size(f.db);

@@ -39,17 +39,17 @@ std::pair<int, std::string> Shell(const std::string& cmd) {
 
 }  // namespace
 
-TEST_CASE("a new store is encrypted / WAL / synchronous FULL / secure_delete / latest schema (v3)") {
+TEST_CASE("a new store is encrypted / WAL / synchronous FULL / secure_delete / latest schema (v4)") {
   StoreFixture f;
   auto s = f.Open();
   auto v = s->SchemaVersion();
   REQUIRE(v.ok());
-  CHECK(v.value() == 3);
+  CHECK(v.value() == 4);
   auto check = s->Check();
   REQUIRE(check.ok());
   CHECK(check->ok);
   CHECK(check->cipher_version == "3.4.1");
-  CHECK(check->schema_version == 3);
+  CHECK(check->schema_version == 4);
   // Settings are read back through a raw connection too (a second opinion on what took effect).
   struct stat st {};
   REQUIRE(::stat(f.db.c_str(), &st) == 0);

@@ -7,6 +7,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -44,6 +47,22 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// Runs a shell command line; returns its exit code (-1 if it did not exit) and its stdout.
+struct CommandRun {
+  int rc = -1;
+  std::string out;
+};
+inline CommandRun RunCommand(const std::string& command_line) {
+  CommandRun r;
+  FILE* p = ::popen(command_line.c_str(), "r");
+  REQUIRE(p);
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
+  int st = ::pclose(p);
+  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
 
 }  // namespace veridge::testing
 
