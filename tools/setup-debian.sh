@@ -14,6 +14,8 @@ PACKAGES=(
   softhsm2 opensc libp11-kit-dev
   # veridge serve: sd_notify (Type=notify, watchdog)
   libsystemd-dev
+  # console/: staff password hashes (argon2id)
+  libargon2-dev
   # tests and benchmarks
   catch2 libbenchmark-dev
   libfaiss-dev  # only tools/bench-fraud links FAISS (the flat scan against IndexFlatL2/IVF); the product does not

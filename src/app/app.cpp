@@ -1,5 +1,6 @@
 #include "app/app.h"
 
+#include <ctime>
 #include <iostream>
 
 #include "app/cli.h"
@@ -11,6 +12,15 @@ void PrintJson(const nlohmann::json& j) { std::cout << j.dump() << std::endl; }
 
 nlohmann::json ErrorJson(const Status& st) {
   return {{"error", {{"code", st.code()}, {"message", st.message()}}}};
+}
+
+std::string UtcTime(std::int64_t unix_seconds) {
+  char buf[32];
+  std::time_t tt = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 int ReportError(const Status& st, bool json) {
@@ -84,6 +94,7 @@ int RunApp(int argc, char** argv) {
   RegisterDeliveryCommands(app, ctx);
   RegisterServeCommand(app, ctx);
   RegisterTokenCommands(app, ctx);
+  RegisterStaffCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

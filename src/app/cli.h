@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 
@@ -30,6 +31,8 @@ void PrintJson(const nlohmann::json& j);
 // {"error":{"code","message"}} as JSON, or "error: <code>: <message>" on stderr; returns the exit code.
 int ReportError(const Status& st, bool json);
 nlohmann::json ErrorJson(const Status& st);
+// "2026-12-02T17:31:20Z" for unix seconds (the human form of dates in listings).
+std::string UtcTime(std::int64_t unix_seconds);
 
 void RegisterDoctorCommand(CLI::App& app, CommandContext& ctx);
 void RegisterFaceCommands(CLI::App& app, CommandContext& ctx);        // vision (issue 2)
@@ -40,5 +43,6 @@ void RegisterStoreCommands(CLI::App& app, CommandContext& ctx);       // db, aud
 void RegisterDeliveryCommands(CLI::App& app, CommandContext& ctx);    // keys, outbox, webhook (issue 5)
 void RegisterServeCommand(CLI::App& app, CommandContext& ctx);        // serve (issue 11)
 void RegisterTokenCommands(CLI::App& app, CommandContext& ctx);       // token create|revoke|list (issue 11)
+void RegisterStaffCommands(CLI::App& app, CommandContext& ctx);       // staff add|passwd|disable|list (issue 14)
 
 }  // namespace veridge::app

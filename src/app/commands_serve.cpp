@@ -124,6 +124,7 @@ int RunServe(const ServeArgs& args) {
   state->started_at = SystemClock::Instance().NowUnixSeconds();
   state->http_stats = [&server] { return server.Stats(); };
   state->sessions = opts->sessions;
+  state->console = opts->console;
   if (reference_check.ok()) state->sessions.check_reference = *reference_check;
   state->kiosk_page = opts->kiosk_page;
   if (!KioskPageBuilt(state->kiosk_page))

@@ -21,15 +21,6 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& config_path) 
   return store::Store::Open(*so);
 }
 
-std::string When(std::int64_t t) {
-  char buf[32];
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 void RegisterTokenCommands(CLI::App& app, CommandContext& ctx) {
@@ -89,8 +80,8 @@ void RegisterTokenCommands(CLI::App& app, CommandContext& ctx) {
         PrintJson({{"id", t.id}, {"name", t.name}, {"created_at", t.created_at},
                    {"revoked_at", t.revoked_at ? nlohmann::json(*t.revoked_at) : nlohmann::json()}});
       } else {
-        std::cout << t.id << "  " << t.name << "  created " << When(t.created_at)
-                  << (t.revoked_at ? "  REVOKED " + When(*t.revoked_at) : std::string("  active")) << "\n";
+        std::cout << t.id << "  " << t.name << "  created " << UtcTime(t.created_at)
+                  << (t.revoked_at ? "  REVOKED " + UtcTime(*t.revoked_at) : std::string("  active")) << "\n";
       }
     }
     if (!o->json && tokens->empty()) std::cout << "no tokens: create one with veridge token create --config FILE --name NAME\n";

@@ -145,10 +145,47 @@ Result<ServeOptions> BuildServeOptions(const config::Config& cfg) {
   auto preview = BuildPreviewOptions(cfg);
   if (!preview.ok()) return preview.status();
   o.preview = *preview;
+  auto console = BuildConsoleOptions(cfg);
+  if (!console.ok()) return console.status();
+  o.console = *console;
   auto page = BuildKioskAssetsOptions(cfg);
   if (!page.ok()) return page.status();
   o.kiosk_page = std::move(*page);
   VERIDGE_RETURN_IF_ERROR(ConfigProblems(cfg));
+  return o;
+}
+
+Result<console::ConsoleOptions> BuildConsoleOptions(const config::Config& cfg) {
+  console::ConsoleOptions o;
+  std::int64_t v = 0;
+  // Defaults measured on the reference box (docs/security/console.md): ~250 ms per verification.
+  VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "console.argon2_memory_kib", 19456, 4 * 1024 * 1024, 65536, &v));
+  o.argon2.memory_kib = static_cast<std::uint32_t>(v);
+  VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "console.argon2_time_cost", 1, 20, 1, &v));
+  o.argon2.time_cost = static_cast<std::uint32_t>(v);
+  VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "console.argon2_parallelism", 1, 16, 1, &v));
+  o.argon2.parallelism = static_cast<std::uint32_t>(v);
+  VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "console.max_concurrent_logins", 1, 16, 2, &v));
+  o.max_concurrent_hashes = static_cast<int>(v);
+  VERIDGE_RETURN_IF_ERROR(IntIn(cfg, "console.lockout_threshold", 3, 20, 5, &v));
+  o.lockout.threshold = static_cast<int>(v);
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  milliseconds d{};
+  VERIDGE_RETURN_IF_ERROR(DurationIn(cfg, "console.lockout_base", seconds(1), hours(1), minutes(1), &d));
+  o.lockout.base_seconds = duration_cast<seconds>(d).count();
+  VERIDGE_RETURN_IF_ERROR(DurationIn(cfg, "console.lockout_max", seconds(1), hours(24), hours(1), &d));
+  o.lockout.max_seconds = duration_cast<seconds>(d).count();
+  if (o.lockout.base_seconds > o.lockout.max_seconds) return Invalid("[console] needs lockout_base <= lockout_max");
+  VERIDGE_RETURN_IF_ERROR(DurationIn(cfg, "console.idle_timeout", minutes(1), minutes(30), minutes(15), &d));
+  o.idle_timeout_s = duration_cast<seconds>(d).count();
+  VERIDGE_RETURN_IF_ERROR(DurationIn(cfg, "console.absolute_timeout", minutes(15), hours(12), hours(8), &d));
+  o.absolute_timeout_s = duration_cast<seconds>(d).count();
+  o.totp_issuer = cfg.GetString("console.totp_issuer", "Veridge");
+  if (o.totp_issuer.empty() || o.totp_issuer.size() > 64) return Invalid("[console].totp_issuer must be 1..64 characters");
   return o;
 }
 
@@ -237,6 +274,9 @@ std::shared_ptr<net::Router> ApiRoutes(std::shared_ptr<const ServeState> state) 
   if (state->store) {
     Status v1 = api::AddV1Routes(*r, *state->store, state->sessions);
     if (!v1.ok()) throw std::logic_error("v1 routes: " + v1.ToString());
+    // The staff console's JSON API: session cookie, role per route, CSRF (console/console.h).
+    Status con = console::AddConsoleRoutes(*r, *state->store, state->console);
+    if (!con.ok()) throw std::logic_error("console routes: " + con.ToString());
   }
   return r;
 }

@@ -17,6 +17,8 @@
 //    messages (both listeners answer it without credentials).
 //  * /metrics (API listener only): Prometheus text format 0.0.4.
 //  * /v1/... (API listener only): the lender API (api/api.h), bearer token on every route.
+//  * /console/api/... (API listener only): the staff console's JSON API (console/console.h):
+//    session cookie, roles from console::RouteTable(), CSRF token on every state change.
 //  * Handlers are thread-safe (they run on the I/O threads): ServeState is immutable after
 //    construction except for the store, which serialises its own calls.
 #pragma once
@@ -34,6 +36,7 @@
 #include "app/preview.h"
 #include "capture/camera_thread.h"
 #include "config/config.h"
+#include "console/console.h"
 #include "net/server.h"
 #include "store/store.h"
 
@@ -48,7 +51,12 @@ struct ServeOptions {
   api::SessionApiOptions sessions;  // [sessions] expiry bounds and max_attempts (no check_reference yet)
   std::optional<capture::CameraOptions> camera;  // [camera]; unset when [camera] source is not set
   PreviewOptions preview;                         // [camera] preview_* (app/preview.h)
+  console::ConsoleOptions console;  // [console] (BuildConsoleOptions)
 };
+
+// [console]: argon2id parameters, lockout, session timeouts (ranges in config::Schema()).
+// Code config_invalid (lockout_base > lockout_max).
+Result<console::ConsoleOptions> BuildConsoleOptions(const config::Config& cfg);
 
 // Codes: config_invalid (message names the key and its allowed range).
 Result<ServeOptions> BuildServeOptions(const config::Config& cfg);
@@ -75,6 +83,7 @@ struct ServeState {
   KioskAssetsOptions kiosk_page;  // the kiosk listener serves the page from here
   // The lender session API's options, with the reference-photo check (MakeReferenceCheck).
   api::SessionApiOptions sessions;
+  console::ConsoleOptions console;  // the staff console's API (/console/api/, console/console.h)
   // Per-listener HTTP counters for /metrics (the server's Stats); may be empty.
   std::function<std::vector<net::ListenerStats>()> http_stats;
   // The camera service and the preview (app/preview.h); unset when no camera is configured.

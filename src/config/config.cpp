@@ -115,6 +115,17 @@ const std::vector<KeySpec>& Schema() {
       {"kiosk.assets_dir", T::kPath},
       {"kiosk.locales", T::kStringList},
       {"kiosk.idle_reset", T::kDuration, 5 * kSec, 1 * kHour, "an idle kiosk screen is cleared after it"},
+      // Below OWASP's argon2id floor (19 MiB, 2 passes / 46 MiB, 1 pass) a stolen hash is cheap to attack.
+      {"console.argon2_memory_kib", T::kInteger, 19456, 4 * 1024 * 1024, "argon2id memory per password hash, KiB"},
+      {"console.argon2_time_cost", T::kInteger, 1, 20, "argon2id passes over the memory"},
+      {"console.argon2_parallelism", T::kInteger, 1, 16, "argon2id lanes"},
+      {"console.max_concurrent_logins", T::kInteger, 1, 16, "argon2id verifications at once (memory each)"},
+      {"console.lockout_threshold", T::kInteger, 3, 20, "consecutive failed logins that lock an account"},
+      {"console.lockout_base", T::kDuration, 1 * kSec, 1 * kHour, "first lock; each further failure doubles it"},
+      {"console.lockout_max", T::kDuration, 1 * kSec, 24 * kHour, "longest lock"},
+      {"console.idle_timeout", T::kDuration, 1 * kMin, 30 * kMin, "a console session without a request ends"},
+      {"console.absolute_timeout", T::kDuration, 15 * kMin, 12 * kHour, "a console session ends this long after login"},
+      {"console.totp_issuer", T::kString},
   };
   return kSchema;
 }

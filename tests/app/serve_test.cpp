@@ -172,7 +172,8 @@ class Daemon {
 };
 
 Result<net::HttpResponse> Https(const Setup& s, int port, const std::string& method, const std::string& path,
-                                const std::string& body = "", const std::string& bearer = "") {
+                                const std::string& body = "", const std::string& bearer = "",
+                                const std::vector<std::pair<std::string, std::string>>& headers = {}) {
   net::HttpsClientOptions o;
   o.tls.ca_file = s.pki.ca();
   o.connect_timeout = o.handshake_timeout = Ms(3000);
@@ -184,6 +185,7 @@ Result<net::HttpResponse> Https(const Setup& s, int port, const std::string& met
   r.url = "https://127.0.0.1:" + std::to_string(port) + path;
   r.body = body;
   if (!bearer.empty()) r.headers.emplace_back("Authorization", "Bearer " + bearer);
+  r.headers.insert(r.headers.end(), headers.begin(), headers.end());
   return (*c)->Send(r);
 }
 
@@ -813,4 +815,69 @@ TEST_CASE("serve: lender sessions — create with a checked photo, get, cancel, 
   CHECK(a["terminal_reason"] == "daemon_restarted");
   CHECK(d2.Terminate(10000) == 0);
   CHECK(d2.log().find(token) == std::string::npos);
+}
+
+namespace {
+
+// A console request: JSON for POSTs (the console refuses anything else), the cookie and CSRF token when given.
+Result<net::HttpResponse> ConsoleCall(const Setup& s, int port, const std::string& method, const std::string& path,
+                                      const std::string& body, std::vector<std::pair<std::string, std::string>> headers) {
+  if (method == "POST") headers.emplace_back("Content-Type", "application/json");
+  return Https(s, port, method, path, body, "", headers);
+}
+
+}  // namespace
+
+TEST_CASE("serve: the console API on the TLS listener — staff add on stdin, login, me, logout, 401 without a session") {
+  Setup s;
+  REQUIRE(s.made);
+  s.WriteConfig(s.dir.path(), "https://127.0.0.1:9/h", "\n[console]\nargon2_memory_kib = 19456\nargon2_time_cost = 1\n");
+  REQUIRE(s.KeysInit());
+  const std::string cfg = " --config " + Q(s.config());
+  const std::string pw = "operator pass phrase 42";
+  std::ofstream(s.dir / "pw.txt") << pw << "\n";
+  auto [rc, out] = Veridge("staff add --role operator olga --json" + cfg + " < " + Q(s.dir / "pw.txt"));
+  INFO(out);
+  REQUIRE(rc == 0);
+  std::filesystem::remove(s.dir / "pw.txt");
+  Daemon d;
+  auto err = d.Start(s);
+  INFO(err);
+  REQUIRE(err.empty());
+  auto anon = ConsoleCall(s, d.api_port(), "GET", "/console/api/sessions", "", {});
+  REQUIRE(anon.ok());
+  CHECK(anon->status == 401);
+  auto bad = ConsoleCall(s, d.api_port(), "POST", "/console/api/login", json{{"name", "olga"}, {"password", "not it at all"}}.dump(), {});
+  REQUIRE(bad.ok());
+  CHECK(bad->status == 401);
+  auto login = ConsoleCall(s, d.api_port(), "POST", "/console/api/login", json{{"name", "olga"}, {"password", pw}}.dump(), {});
+  REQUIRE(login.ok());
+  REQUIRE(login->status == 200);
+  const std::string set = login->Header("Set-Cookie").value_or("");
+  CHECK(set.find("HttpOnly") != std::string::npos);
+  CHECK(set.find("Secure") != std::string::npos);
+  CHECK(set.find("SameSite=Strict") != std::string::npos);
+  const std::string cookie = set.substr(0, set.find(';'));
+  const std::string csrf = json::parse(login->body)["csrf_token"];
+  auto me = ConsoleCall(s, d.api_port(), "GET", "/console/api/me", "", {{"Cookie", cookie}});
+  REQUIRE(me.ok());
+  CHECK(me->status == 200);
+  auto today = ConsoleCall(s, d.api_port(), "GET", "/console/api/sessions", "", {{"Cookie", cookie}});
+  REQUIRE(today.ok());
+  CHECK(today->status == 200);
+  auto audit = ConsoleCall(s, d.api_port(), "GET", "/console/api/audit", "", {{"Cookie", cookie}});
+  REQUIRE(audit.ok());
+  CHECK(audit->status == 403);  // an operator does not read the audit log
+  auto nocsrf = ConsoleCall(s, d.api_port(), "POST", "/console/api/logout", "{}", {{"Cookie", cookie}});
+  REQUIRE(nocsrf.ok());
+  CHECK(nocsrf->status == 403);
+  auto logout = ConsoleCall(s, d.api_port(), "POST", "/console/api/logout", "{}", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}});
+  REQUIRE(logout.ok());
+  CHECK(logout->status == 200);
+  auto after = ConsoleCall(s, d.api_port(), "GET", "/console/api/me", "", {{"Cookie", cookie}});
+  REQUIRE(after.ok());
+  CHECK(after->status == 401);
+  CHECK(d.Terminate(10000) == 0);
+  CHECK(d.log().find(pw) == std::string::npos);
+  CHECK(d.log().find(cookie.substr(cookie.find('=') + 1)) == std::string::npos);
 }
