@@ -24,7 +24,7 @@
 #include "store/store.h"
 
 using namespace veridge;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 namespace {
 
@@ -37,7 +37,7 @@ Stats Summarise(std::vector<double> ms) {
   return {ms[ms.size() / 2], ms.front(), ms[std::min(ms.size() - 1, ms.size() * 9 / 10)]};
 }
 
-double Since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+double Since(Steady::time_point t) { return std::chrono::duration<double, std::milli>(Steady::now() - t).count(); }
 
 }  // namespace
 
@@ -90,14 +90,14 @@ int main(int argc, char** argv) {
       req.path = "/console/api/login";
       req.headers = {{"Content-Type", "application/json"}};
       req.body = "{\"name\":\"bench\",\"password\":\"" + pw + "\"}";
-      auto t = Clock::now();
+      auto t = Steady::now();
       auto res = router.Dispatch(req);
       login.push_back(Since(t));
       if (res.status != 200) {
         std::fprintf(stderr, "login answered %d: %s\n", res.status, res.body.c_str());
         return 3;
       }
-      t = Clock::now();
+      t = Steady::now();
       if (!console::VerifyPassword(pw, staff->password_hash)) return 3;
       verify.push_back(Since(t));
     }
