@@ -24,6 +24,8 @@ PACKAGES=(
   lintian systemd
   # the image definition's checks (tests/firmware/check-image.sh): mkosi 14 reads it, nft parses the firewall
   mkosi nftables
+  # fuzzing (tools/fuzz.sh): Debian's clang 14 and its libFuzzer/sanitizer runtimes
+  clang-14 libclang-rt-14-dev
   # model packages and lender-side tests come from npm
   nodejs npm
   # the kiosk page: Chromium shows it (kiosk mode on the appliance, headless in the tests), with CJK glyphs for zh-CN

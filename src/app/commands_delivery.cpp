@@ -32,64 +32,14 @@ extern "C" void OnStopSignal(int) { g_stop.store(true); }
 // Every delivery command loads through the same checks as verify and doctor.
 Result<config::Config> LoadConfig(const std::string& path) { return LoadConfigStrict(path); }
 
-// RFC 9110 token characters: what a header name may be made of.
-bool IsHeaderName(std::string_view name) {
-  if (name.empty()) return false;
-  for (unsigned char c : name)
-    if (!(std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos)) return false;
-  return true;
-}
-
-Status BadHeaders(const std::string& path, const std::string& why) {
-  return Status::InvalidInput("bad_headers", path + ": " + why +
-                                                 "; give the delivery's headers as a JSON object or as \"Name: value\" lines");
-}
-
-// Headers from a file: a JSON object, or HTTP-style "Name: value" lines (an optional request line
-// first, and the headers end at the first empty line). Anything else is not a headers file (exit 2):
-// a verdict on a delivery is only given when its headers could actually be read.
+// Headers from a file: a JSON object or "Name: value" lines (outbox::ParseWebhookHeaders says
+// which). Anything else is not a headers file (exit 2): a verdict on a delivery is only given when
+// its headers could actually be read.
 Result<outbox::WebhookHeaders> ReadHeaders(const std::string& path) {
   auto text = ReadFileBounded(path, 64 * 1024);
   if (!text.ok()) return text.status();
-  outbox::WebhookHeaders h;
-  auto set = [&h](std::string name, std::string value) {
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (name == "webhook-id") h.id = value;
-    else if (name == "webhook-timestamp") h.timestamp = value;
-    else if (name == "webhook-signature") h.signature = value;
-  };
-  auto j = nlohmann::json::parse(*text, nullptr, false);
-  if (j.is_object()) {
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      if (it.value().is_string()) set(it.key(), it.value().get<std::string>());
-      else if (it.key().rfind("webhook-", 0) == 0) return BadHeaders(path, "header " + it.key() + " is not a string");
-    }
-    return h;
-  }
-  if (!j.is_discarded()) return BadHeaders(path, "JSON that is not an object");
-  std::size_t pos = 0;
-  int lineno = 0, headers = 0;
-  while (pos < text->size()) {
-    std::size_t eol = text->find('\n', pos);
-    std::string line = text->substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
-    pos = eol == std::string::npos ? text->size() : eol + 1;
-    ++lineno;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) {
-      if (headers > 0) break;  // end of the header block (a saved raw request continues with its body)
-      continue;
-    }
-    if (lineno == 1 && line.find(" HTTP/") != std::string::npos) continue;  // "POST /hook HTTP/1.1"
-    auto colon = line.find(':');
-    if (colon == std::string::npos || !IsHeaderName(std::string_view(line).substr(0, colon)))
-      return BadHeaders(path, "line " + std::to_string(lineno) + " is not a \"Name: value\" header");
-    std::string value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.erase(0, 1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
-    set(line.substr(0, colon), value);
-    ++headers;
-  }
-  if (headers == 0) return BadHeaders(path, "no header found");
+  auto h = outbox::ParseWebhookHeaders(*text);
+  if (!h.ok()) return h.status().WithContext(path);
   return h;
 }
 

@@ -11,6 +11,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <charconv>
 #include <limits>
@@ -69,6 +70,66 @@ std::string WebhookSignature(const WebhookSecret& secret, std::string_view id, s
   to_sign.reserve(id.size() + body.size() + 24);
   to_sign.append(id).append(".").append(std::to_string(timestamp)).append(".").append(body);
   return "v1," + Base64Encode(HmacSha256(secret.key(), to_sign));
+}
+
+namespace {
+
+// RFC 9110 token characters: what a header name may be made of.
+bool IsHeaderName(std::string_view name) {
+  if (name.empty()) return false;
+  for (unsigned char c : name)
+    if (!(std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos)) return false;
+  return true;
+}
+
+Status BadHeaders(const std::string& why) {
+  return Status::InvalidInput("bad_headers", why + "; give the delivery's headers as a JSON object or as \"Name: value\" lines");
+}
+
+}  // namespace
+
+Result<WebhookHeaders> ParseWebhookHeaders(std::string_view input) {
+  const std::string text(input);
+  WebhookHeaders h;
+  auto set = [&h](std::string name, std::string value) {
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name == "webhook-id") h.id = value;
+    else if (name == "webhook-timestamp") h.timestamp = value;
+    else if (name == "webhook-signature") h.signature = value;
+  };
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it.value().is_string()) set(it.key(), it.value().get<std::string>());
+      else if (it.key().rfind("webhook-", 0) == 0) return BadHeaders("header " + it.key() + " is not a string");
+    }
+    return h;
+  }
+  if (!j.is_discarded()) return BadHeaders("JSON that is not an object");
+  std::size_t pos = 0;
+  int lineno = 0, headers = 0;
+  while (pos < text.size()) {
+    std::size_t eol = text.find('\n', pos);
+    std::string line = text.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
+    pos = eol == std::string::npos ? text.size() : eol + 1;
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) {
+      if (headers > 0) break;  // end of the header block (a saved raw request continues with its body)
+      continue;
+    }
+    if (lineno == 1 && line.find(" HTTP/") != std::string::npos) continue;  // "POST /hook HTTP/1.1"
+    auto colon = line.find(':');
+    if (colon == std::string::npos || !IsHeaderName(std::string_view(line).substr(0, colon)))
+      return BadHeaders("line " + std::to_string(lineno) + " is not a \"Name: value\" header");
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.erase(0, 1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
+    set(line.substr(0, colon), value);
+    ++headers;
+  }
+  if (headers == 0) return BadHeaders("no header found");
+  return h;
 }
 
 Status VerifyWebhook(const WebhookSecret& secret, const WebhookHeaders& headers, std::string_view body,

@@ -49,6 +49,13 @@ struct WebhookHeaders {
   std::string signature;  // webhook-signature: space-separated "v1,<sig>" entries
 };
 
+// The headers of a saved delivery (what `veridge webhook verify --headers` reads): a JSON object
+// of strings, or HTTP-style "Name: value" lines (an optional request line first; the headers end
+// at the first empty line, so a saved raw request may continue with its body). Names are matched
+// case-insensitively; other headers are ignored. Code "bad_headers" (JSON that is not an object, a
+// webhook-* member that is not a string, a line that is not a header, no header at all).
+Result<WebhookHeaders> ParseWebhookHeaders(std::string_view text);
+
 // Verifies one delivery as a lender would. Codes: "missing_header", "bad_timestamp",
 // "timestamp_too_old", "timestamp_too_new", "signature_mismatch", "bad_tolerance" (negative).
 // The clock comparison cannot overflow, whatever now_unix and tolerance are.

@@ -103,3 +103,22 @@ TEST_CASE("VerifyJwsWithX5c accepts the device signer's ES256 JWS with raw r||s,
   std::string forged = jws->substr(0, dot1 + 1) + Base64UrlEncode(R"({"decision":"rejected","session_id":"s-1"})") + jws->substr(dot2);
   CHECK(VerifyJwsWithX5c(forged).status().code() == "signature_mismatch");
 }
+
+TEST_CASE("ParseWebhookHeaders reads a JSON object or Name: value lines and refuses anything else") {
+  auto j = ParseWebhookHeaders(R"({"Webhook-Id":"msg_1","webhook-timestamp":"1614265330","webhook-signature":"v1,x","other":1})");
+  REQUIRE(j.ok());
+  CHECK(j->id == "msg_1");
+  CHECK(j->timestamp == "1614265330");
+  CHECK(j->signature == "v1,x");
+  // A saved raw request: request line, headers, empty line, then the body (not read as headers).
+  auto raw = ParseWebhookHeaders("POST /hook HTTP/1.1\r\nwebhook-id:  msg_2 \r\nWEBHOOK-SIGNATURE: v1,y\r\n\r\nnot: a header\n");
+  REQUIRE(raw.ok());
+  CHECK(raw->id == "msg_2");
+  CHECK(raw->signature == "v1,y");
+  CHECK(raw->timestamp.empty());
+  CHECK(ParseWebhookHeaders(R"({"webhook-id": 5})").status().code() == "bad_headers");
+  CHECK(ParseWebhookHeaders("[1,2]").status().code() == "bad_headers");
+  CHECK(ParseWebhookHeaders("just prose here").status().code() == "bad_headers");
+  CHECK(ParseWebhookHeaders("bad name: v\n").status().code() == "bad_headers");
+  CHECK(ParseWebhookHeaders("\n\n").status().code() == "bad_headers");
+}
