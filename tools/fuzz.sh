@@ -2,7 +2,8 @@
 # tools/fuzz.sh TARGET SECONDS — builds (if needed) and runs one libFuzzer target of fuzz/ for
 # SECONDS with its seeds; `tools/fuzz.sh all SECONDS` runs each in turn.
 # Targets: image (probe + bounded decode), pki (X.509/CRL/OCSP, validator inputs), config (TOML),
-#          webhook (headers file, signature, body, JWS attestation), http (serve's request path + v1 API).
+#          webhook (headers file, signature, body, JWS attestation). fuzz/http_fuzz.cpp (serve's request
+#          path + v1 API) is not built: clang 14 cannot compile net/ instrumented (fuzz/CMakeLists.txt).
 #
 # Build: clang++-14 -fsanitize=fuzzer,address,undefined in build-fuzz/ (FUZZ_BUILD_DIR), a build
 # directory of its own (-DVERIDGE_FUZZ=ON, no tests or benchmarks); the normal build is untouched.
@@ -16,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-TARGETS=(image pki config webhook http)
+TARGETS=(image pki config webhook)
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
 SHARED=${VERIDGE_SHARED_DIR:-$ROOT/../shared}
 
