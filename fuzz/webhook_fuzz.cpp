@@ -16,6 +16,7 @@
 #include <iterator>
 #include <string>
 
+#include "common/base64.h"
 #include "outbox/signing.h"
 
 namespace {
@@ -70,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)VerifyX5cPinnedKey(x5c, TrustPem());
     (void)VerifyX5cChain(x5c, TrustPem(), 1614265330);
   }
-  (void)Base64Decode(headers_text);
-  (void)Base64UrlDecode(headers_text);
+  (void)veridge::Base64Decode(headers_text);
+  (void)veridge::Base64UrlDecode(headers_text);
   return 0;
 }

@@ -17,3 +17,9 @@ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 bash tools/fetch-models.sh "$BUILD_DIR"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" --timeout 900
+# Fuzz regression (issue 13): every libFuzzer target of fuzz/ for FUZZ_SECONDS (default 30) from its
+# seeds, in its own clang build (build-fuzz/); a crash, leak, hang or OOM fails the run.
+# FUZZ_SECONDS=0 skips it (a quick local re-run); the 15-minute runs are `tools/fuzz.sh all 900`.
+if [[ ${FUZZ_SECONDS:-30} != 0 ]]; then
+  bash tools/fuzz.sh all "${FUZZ_SECONDS:-30}"
+fi
