@@ -122,6 +122,7 @@ FaceSignals ComputeSignals(const FaceSample& face) {
   s.ear = EyeAspectRatio(face.landmarks);
   s.mar = MouthAspectRatio(face.landmarks);
   s.mouth_width = MouthWidthRatio(face.landmarks);
+  s.yaw_asymmetry = YawAsymmetry(face.landmarks);
   s.pose = EstimateHeadPose(face.landmarks, face.image_size);
   return s;
 }
@@ -156,7 +157,7 @@ void ChallengeSession::Advance(double ts, std::vector<ChallengeEvent>& ev) {
   }
   prompt_ms_ = ts;
   shown_ = !opt_.wait_for_prompt_shown;
-  neutral_seen_ = false;
+  neutral_yaw_ = neutral_pitch_ = false;
   blink_event_ = false;
   ev.push_back({ChallengeEvent::Type::kPrompt, ts, index_, ChallengeName(sequence_[static_cast<size_t>(index_)])});
 }
@@ -165,7 +166,7 @@ void ChallengeSession::PromptShown(double shown_ms) {
   if (state_ != ChallengeState::kAwaiting || shown_) return;
   shown_ = true;
   prompt_ms_ = std::max(prompt_ms_, shown_ms);
-  neutral_seen_ = false;
+  neutral_yaw_ = neutral_pitch_ = false;
   blink_event_ = false;
 }
 
@@ -180,30 +181,35 @@ std::vector<ChallengeEvent> ChallengeSession::Resume(double ts) {
   if (!paused_ || done()) return ev;
   paused_ = false;
   last_face_ts_ = ts;
+  last_asym_ = std::numeric_limits<double>::quiet_NaN();  // the returning face starts a fresh track
   closed_since_ = -1;
   if (state_ == ChallengeState::kCalibrating) {
-    cal_ear_.clear(); cal_mar_.clear(); cal_width_.clear(); cal_yaw_.clear(); cal_pitch_.clear();
+    cal_ear_.clear(); cal_mar_.clear(); cal_width_.clear(); cal_asym_.clear(); cal_pitch_.clear();
     calib_start_ms_ = ts;
     return ev;
   }
   // A fresh window for the challenge in progress: re-shown now.
   prompt_ms_ = ts;
   shown_ = !opt_.wait_for_prompt_shown;
-  neutral_seen_ = false;
+  neutral_yaw_ = neutral_pitch_ = false;
   blink_event_ = false;
   ev.push_back({ChallengeEvent::Type::kPrompt, ts, index_, std::string(ChallengeName(sequence_[static_cast<size_t>(index_)])) + " (resumed)"});
   return ev;
 }
 
 bool ChallengeSession::Detected(Challenge c, const FaceSignals& s, double /*ts*/) {
-  const double dyaw = s.pose ? s.pose->yaw_deg - base_yaw_ : 0.0;
+  const double dturn = s.yaw_asymmetry - base_asym_;
   const double dpitch = s.pose ? s.pose->pitch_deg - base_pitch_ : 0.0;
-  if (s.pose && std::abs(dyaw) < opt_.neutral_deg && std::abs(dpitch) < opt_.neutral_deg) neutral_seen_ = true;
+  if (std::abs(dturn) < opt_.neutral_asymmetry) {
+    neutral_yaw_ = true;
+    if (s.pose && std::abs(dpitch) < opt_.neutral_deg) neutral_pitch_ = true;
+  }
   switch (c) {
     case Challenge::kBlink: return blink_event_;
-    case Challenge::kTurnLeft: return s.pose && neutral_seen_ && dyaw > opt_.turn_deg;
-    case Challenge::kTurnRight: return s.pose && neutral_seen_ && dyaw < -opt_.turn_deg;
-    case Challenge::kLookUp: return s.pose && neutral_seen_ && dpitch > opt_.look_up_deg;
+    case Challenge::kTurnLeft: return neutral_yaw_ && dturn > opt_.turn_asymmetry;
+    case Challenge::kTurnRight: return neutral_yaw_ && dturn < -opt_.turn_asymmetry;
+    case Challenge::kLookUp:
+      return s.pose && neutral_pitch_ && dpitch > opt_.look_up_deg && std::abs(dturn) < opt_.turn_asymmetry;
     case Challenge::kOpenMouth:
       return s.mar > base_mar_ + opt_.mouth_open_delta ||
              (base_width_ > 0 && s.mouth_width > base_width_ * opt_.smile_width_gain);
@@ -220,7 +226,7 @@ std::vector<ChallengeEvent> ChallengeSession::OnFrame(double ts, const std::opti
 
   if (!face) {
     if (state_ == ChallengeState::kCalibrating) {
-      cal_ear_.clear(); cal_mar_.clear(); cal_width_.clear(); cal_yaw_.clear(); cal_pitch_.clear();
+      cal_ear_.clear(); cal_mar_.clear(); cal_width_.clear(); cal_asym_.clear(); cal_pitch_.clear();
       if (ts - calib_start_ms_ > opt_.calibration_timeout_ms) Fail(ts, "calibration_failed", ev);
       return ev;
     }
@@ -240,13 +246,13 @@ std::vector<ChallengeEvent> ChallengeSession::OnFrame(double ts, const std::opti
     cal_ear_.push_back(s.ear);
     cal_mar_.push_back(s.mar);
     cal_width_.push_back(s.mouth_width);
-    cal_yaw_.push_back(s.pose->yaw_deg);
+    cal_asym_.push_back(s.yaw_asymmetry);
     cal_pitch_.push_back(s.pose->pitch_deg);
     if (ts - prompt_ms_ >= opt_.calibration_ms && cal_ear_.size() >= 3) {
       base_ear_ = Median(cal_ear_);
       base_mar_ = Median(cal_mar_);
       base_width_ = Median(cal_width_);
-      base_yaw_ = Median(cal_yaw_);
+      base_asym_ = Median(cal_asym_);
       base_pitch_ = Median(cal_pitch_);
       ev.push_back({ChallengeEvent::Type::kCalibrated, ts, -1, ""});
       if (sequence_.empty()) {
@@ -259,7 +265,7 @@ std::vector<ChallengeEvent> ChallengeSession::OnFrame(double ts, const std::opti
       index_ = 0;
       prompt_ms_ = ts;
       shown_ = !opt_.wait_for_prompt_shown;
-      neutral_seen_ = false;
+      neutral_yaw_ = neutral_pitch_ = false;
       blink_event_ = false;
       ev.push_back({ChallengeEvent::Type::kPrompt, ts, 0, ChallengeName(sequence_[0])});
     }
@@ -287,8 +293,18 @@ std::vector<ChallengeEvent> ChallengeSession::OnFrame(double ts, const std::opti
     }
   }
 
+  // The landmark fit broke (a mirrored profile, a swap of tracked faces): neither the asked movement
+  // nor a wrong one can be read from it until the head is back near neutral.
+  const bool fit_jump = std::isfinite(last_asym_) && std::abs(s.yaw_asymmetry - last_asym_) > opt_.max_asymmetry_jump;
+  last_asym_ = s.yaw_asymmetry;
+  if (fit_jump) neutral_yaw_ = neutral_pitch_ = false;
+
   // A prompt not yet on screen: nothing counts and its window has not started.
   if (!shown_) return ev;
+  if (fit_jump) {
+    if (ts - prompt_ms_ > opt_.window_ms) Fail(ts, "challenge_timeout", ev);
+    return ev;
+  }
 
   const Challenge want = sequence_[static_cast<size_t>(index_)];
   if (Detected(want, s, ts)) {
@@ -296,9 +312,9 @@ std::vector<ChallengeEvent> ChallengeSession::OnFrame(double ts, const std::opti
     return ev;
   }
   // Order matters: the opposite turn is a wrong answer (a replayed recording of another sequence).
-  if (s.pose && neutral_seen_) {
-    const double dyaw = s.pose->yaw_deg - base_yaw_;
-    if ((want == Challenge::kTurnLeft && dyaw < -opt_.turn_deg) || (want == Challenge::kTurnRight && dyaw > opt_.turn_deg)) {
+  if (neutral_yaw_) {
+    const double dturn = s.yaw_asymmetry - base_asym_;
+    if ((want == Challenge::kTurnLeft && dturn < -opt_.turn_asymmetry) || (want == Challenge::kTurnRight && dturn > opt_.turn_asymmetry)) {
       Fail(ts, "challenge_wrong_action", ev);
       return ev;
     }

@@ -23,11 +23,19 @@
 // done before the pause stays done, one half-done restarts); Finish() while paused is face_lost.
 // Blinks happen naturally, so a blink is never a wrong action; a pose challenge needs the head back
 // near neutral before it counts, so one held turn cannot satisfy two challenges.
+// Turns are judged on the contour asymmetry (face_geometry.h YawAsymmetry), at their onset: the
+// first frame past turn_asymmetry from the person's baseline, reached from neutral. Past ~60° the
+// 68-point landmarks come back mirrored (a full profile to image left reads as a turn to image
+// right, measured on subject-c), so a frame-to-frame jump of the asymmetry larger than
+// max_asymmetry_jump means the fit broke: until the head is seen near neutral again nothing counts,
+// neither as the asked turn nor as a wrong one. look_up is judged on the PnP pitch, with the head
+// not turned. Thresholds are from the hand-labelled turns in tests/liveness/data/labelled_spans.json.
 //
 // DrawChallenges uses the kernel CSPRNG (getrandom(2)); it fails closed (randomness_unavailable).
 // Thread-safety: a ChallengeSession is not thread-safe; the free functions are.
 #pragma once
 
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,9 +67,11 @@ struct ChallengeOptions {
                                         // landmark noise on still/panned photos: ≥ 0.8) ...
   double blink_reopen = 0.85;           // ... then back above blink_reopen × baseline
   double blink_max_ms = 700;            // a longer closure is not a blink (eyes shut / looking down)
-  double turn_deg = 15;                 // yaw change from baseline for a turn
+  double turn_asymmetry = 0.30;         // contour asymmetry change from baseline for a turn (~20–25°)
+  double neutral_asymmetry = 0.15;      // "back to neutral" band for turns
+  double max_asymmetry_jump = 0.5;      // a larger change between two frames: the landmark fit broke
   double look_up_deg = 10;              // pitch change from baseline for look up
-  double neutral_deg = 8;               // "back to neutral" band between pose challenges
+  double neutral_deg = 8;               // "back to neutral" pitch band for look up
   double mouth_open_delta = 0.25;       // MAR above baseline for open mouth
   double smile_width_gain = 1.15;       // or mouth width × this over baseline (a smile)
   bool wait_for_prompt_shown = false;   // true: windows start at PromptShown(t), not at the event
@@ -88,6 +98,7 @@ const char* ChallengeEventName(ChallengeEvent::Type t);
 // Per-frame signals the session derived (exposed for the UI, evidence and tests).
 struct FaceSignals {
   double ear = 0, mar = 0, mouth_width = 0;
+  double yaw_asymmetry = 0;             // YawAsymmetry: the turn signal
   std::optional<HeadPose> pose;
 };
 FaceSignals ComputeSignals(const FaceSample& face);
@@ -141,13 +152,16 @@ class ChallengeSession {
   double prompt_ms_ = 0;
   double completed_ms_ = -1;
   // Baseline (medians of the calibration frames).
-  std::vector<double> cal_ear_, cal_mar_, cal_width_, cal_yaw_, cal_pitch_;
-  double base_ear_ = 0, base_mar_ = 0, base_width_ = 0, base_yaw_ = 0, base_pitch_ = 0;
+  std::vector<double> cal_ear_, cal_mar_, cal_width_, cal_asym_, cal_pitch_;
+  double base_ear_ = 0, base_mar_ = 0, base_width_ = 0, base_asym_ = 0, base_pitch_ = 0;
+  // The previous face frame's asymmetry (NaN when none): a jump means the landmark fit broke.
+  double last_asym_ = std::numeric_limits<double>::quiet_NaN();
   // Blink detector: time the eyes closed, or < 0 when open.
   double closed_since_ = -1;
   bool blink_event_ = false;
   int blinks_ = 0;
-  bool neutral_seen_ = false;  // head near neutral since the current prompt
+  bool neutral_yaw_ = false;    // head turned back near neutral since the current prompt (turns)
+  bool neutral_pitch_ = false;  // head level and facing forward since the current prompt (look_up)
   bool shown_ = true;          // the current prompt is on screen (its window runs)
   bool paused_ = false;
 };

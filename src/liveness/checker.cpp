@@ -382,8 +382,9 @@ Status LivenessSession::State::Frame(const capture::Frame& f) {
   }
 
   if (spdlog::should_log(spdlog::level::trace) && sig) {
-    spdlog::trace("liveness frame {} t={:.1f} box={}x{}+{}+{} ear={:.3f} mar={:.3f} yaw={:.1f} pitch={:.1f} nose={:.3f} sharp={:.1f} verified={}", f.index,
-                  f.timestamp_ms, track->width, track->height, track->x, track->y, sig->ear, sig->mar, sig->pose ? sig->pose->yaw_deg : 0.0,
+    spdlog::trace("liveness frame {} t={:.1f} box={}x{}+{}+{} ear={:.3f} mar={:.3f} yaw={:.1f} asym={:.3f} pitch={:.1f} nose={:.3f} sharp={:.1f} verified={}",
+                  f.index, f.timestamp_ms, track->width, track->height, track->x, track->y, sig->ear, sig->mar, sig->pose ? sig->pose->yaw_deg : 0.0,
+                  sig->yaw_asymmetry,
                   sig->pose ? sig->pose->pitch_deg : 0.0, NoseOffset(*lm), sharpness, continuity.verified() ? 1 : 0);
   }
   // Active challenges, only on frames whose identity is verified: a face that left (or a new one)

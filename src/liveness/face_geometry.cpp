@@ -2,6 +2,7 @@
 
 #include <opencv2/calib3d.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -30,6 +31,18 @@ double MouthAspectRatio(const Landmarks68& p) {
 }
 
 double InterOcularDistance(const Landmarks68& p) { return Dist(p[36], p[45]); }
+
+double YawAsymmetry(const Landmarks68& p) {
+  const cv::Point2d eye_axis(p[45].x - p[36].x, p[45].y - p[36].y);
+  const double len = std::hypot(eye_axis.x, eye_axis.y);
+  if (len < 1e-3) return 0.0;
+  const auto along = [&](int i) { return (p[i].x * eye_axis.x + p[i].y * eye_axis.y) / len; };
+  const double nose = along(30);
+  const double a = nose - (along(1) + along(2) + along(3)) / 3.0;
+  const double b = (along(13) + along(14) + along(15)) / 3.0 - nose;
+  if (a + b < 1e-3) return 0.0;  // a degenerate contour (collapsed fit)
+  return std::clamp((a - b) / (a + b), -1.0, 1.0);
+}
 
 double MouthWidthRatio(const Landmarks68& p) {
   double iod = InterOcularDistance(p);

@@ -38,6 +38,15 @@ double MouthWidthRatio(const Landmarks68& p);
 double InterOcularDistance(const Landmarks68& p);
 // Head pose for a frame of the given size (focal length approximated by the image width).
 std::optional<HeadPose> EstimateHeadPose(const Landmarks68& p, cv::Size image_size);
+// Left-right asymmetry of the face contour about the nose tip, along the eye axis (so roll does not
+// change it): (a − b) / (a + b), a = nose tip − mean of contour points 1–3 (image left), b = mean of
+// contour points 13–15 − nose tip. 0 for a frontal face, > 0 when the nose moves towards image right
+// (the subject turns to *their* left, the same sign as HeadPose::yaw_deg), about ±0.3 at 20–25° and
+// ±0.6 past 35°. Why beside solvePnP: the 6-point fit against a generic head is biased per person
+// (+25..+35° on a frontal subject-c) and jitters ±15° between frontal frames, while this ratio stays
+// within ±0.15 of the person's own frontal value. Neither survives full profile: past ~60° the
+// 68-point model returns mirrored shapes, which callers must not read as a turn (see challenge.h).
+double YawAsymmetry(const Landmarks68& p);
 
 // The 3D model points (millimetre-ish units, camera-aligned: x right, y down, z away from the
 // camera, nose tip at the origin) and the landmark index each corresponds to; exposed so tests can

@@ -250,3 +250,30 @@ TEST_CASE("a session that ends while paused fails with face_lost", "[challenge]"
   auto ev = d.session.Finish(d.t + 100);
   CHECK(d.session.failure_code() == "face_lost");
 }
+
+TEST_CASE("a broken landmark fit (a jump of the turn signal) counts neither as the turn nor as a wrong one", "[challenge]") {
+  // Past ~60° the landmark model returns a mirrored shape: a real turn to the subject's right reads,
+  // a frame later, as a turn to their left. Modelled here as the signal jumping across in one frame.
+  ChallengeOptions o;
+  Driver d({Challenge::kTurnLeft}, o);
+  d.Run(600, FaceParams{});
+  REQUIRE(d.session.state() == ChallengeState::kAwaiting);
+  d.Run(300, FaceParams{});  // neutral seen
+  d.Run(34, Yaw(-12));       // the start of a turn to the right, still inside the neutral band
+  d.Run(400, Yaw(45));       // mirrored: a jump to the other side, held
+  CHECK(d.session.state() == ChallengeState::kAwaiting);  // not passed, not failed
+  CHECK(d.Count(ChallengeEvent::Type::kChallengePassed) == 0);
+  // Back to neutral first, then a real turn to the left counts.
+  d.Run(300, FaceParams{});
+  d.Run(300, Yaw(30));
+  CHECK(d.session.state() == ChallengeState::kPassed);
+}
+
+TEST_CASE("the opposite turn reached smoothly from neutral is still a wrong action", "[challenge]") {
+  Driver d({Challenge::kTurnLeft});
+  d.Run(600, FaceParams{});
+  d.Run(300, FaceParams{});
+  for (double yaw = -5; yaw >= -35; yaw -= 5) d.Run(34, Yaw(yaw));  // a real turn, frame by frame
+  CHECK(d.session.state() == ChallengeState::kFailed);
+  CHECK(d.session.failure_code() == "challenge_wrong_action");
+}

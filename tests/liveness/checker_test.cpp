@@ -18,6 +18,7 @@
 #include "capture/capture.h"
 #include "common/log.h"
 #include "liveness/liveness.h"
+#include "liveness/liveness_test_support.h"
 #include "liveness/synthetic.h"
 #include "support/test_support.h"
 #include "vision/vision.h"
@@ -30,14 +31,9 @@ struct LogInit {
 } g_log_init;
 }  // namespace
 using veridge::testing::SharedData;
+using veridge::testing::HaveLivenessModels;
 
 namespace {
-
-bool HaveModels() {
-  const auto d = veridge::testing::DevModelDir();
-  return std::filesystem::exists(d / "MiniFASNetV2.onnx") && std::filesystem::exists(d / "shape_predictor_68_face_landmarks.dat") &&
-         std::filesystem::exists(d / "dlib_face_recognition_resnet_model_v1.dat");
-}
 
 liveness::LivenessChecker* Checker(double max_session_ms = 30'000) {
   static std::map<double, std::unique_ptr<liveness::LivenessChecker>> cache;
@@ -73,6 +69,14 @@ std::unique_ptr<capture::FrameSource> Clip(const std::string& rel, std::int64_t 
   auto s = capture::OpenSource(SharedData("liveness/" + rel).string());
   REQUIRE(s.ok());
   return std::make_unique<Prefix>(std::move(s).value(), max_frames);
+}
+
+// The passive verdict on a whole shared clip.
+liveness::LivenessResult PassiveVerdict(const std::string& rel) {
+  auto src = Clip(rel);
+  auto r = Checker()->Check(*src);
+  REQUIRE(r.ok());
+  return std::move(r).value();
 }
 
 cv::Mat FrameOf(const std::string& rel, int index) {
@@ -125,12 +129,6 @@ capture::SourceInfo VideoInfo(double fps = 30) {
 bool HasReason(const liveness::LivenessResult& r, const std::string& code) {
   return std::find(r.reasons.begin(), r.reasons.end(), code) != r.reasons.end();
 }
-
-#define REQUIRE_LIVENESS_DATA()                                                                                \
-  do {                                                                                                         \
-    VERIDGE_REQUIRE_PATH(SharedData("liveness/subject-a/real.webm"), "liveness clips");                         \
-    if (!HaveModels()) VERIDGE_SKIP("models not in " << veridge::testing::DevModelDir() << ": run tools/fetch-models.sh"); \
-  } while (0)
 
 }  // namespace
 
@@ -277,7 +275,7 @@ TEST_CASE("a corrupt video is a bad-input error, not a verdict", "[checker][bad_
     CHECK(src.status().ExitCode() == 2);
     return;
   }
-  if (!HaveModels()) VERIDGE_SKIP("models not installed");
+  if (!HaveLivenessModels()) VERIDGE_SKIP("models not installed");
   auto r = Checker()->Check(**src);
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == "source_unreadable");
@@ -405,17 +403,15 @@ TEST_CASE("real clips with head turns to profile (subject-c, subject-e) are live
   REQUIRE_LIVENESS_DATA();
   VERIDGE_REQUIRE_PATH(SharedData("liveness/subject-e/real.mp4"), "liveness clips with turns");
   for (const char* clip : {"subject-c/real.webm", "subject-e/real.mp4"}) {
-    auto src = Clip(clip);
-    auto r = Checker()->Check(*src);
-    REQUIRE(r.ok());
-    INFO(clip << ": " << liveness::ToJson(*r).dump());
-    CHECK(r->live);
-    CHECK(r->reasons.empty());
-    const auto* id = r->Find("identity_continuity");
+    const auto r = PassiveVerdict(clip);
+    INFO(clip << ": " << liveness::ToJson(r).dump());
+    CHECK(r.live);
+    CHECK(r.reasons.empty());
+    const auto* id = r.Find("identity_continuity");
     REQUIRE(id != nullptr);
     CHECK(id->passed);
-    CHECK(r->continuity_distance > 0.0);  // descriptors were compared
-    CHECK(r->continuity_distance < 0.6);
+    CHECK(r.continuity_distance > 0.0);  // descriptors were compared
+    CHECK(r.continuity_distance < 0.6);
   }
 }
 
@@ -423,11 +419,9 @@ TEST_CASE("the replays of the turning clips are rejected", "[checker][continuity
   REQUIRE_LIVENESS_DATA();
   VERIDGE_REQUIRE_PATH(SharedData("liveness/subject-e/replay.mp4"), "liveness clips with turns");
   for (const char* clip : {"subject-c/replay.webm", "subject-e/replay.mp4"}) {
-    auto src = Clip(clip);
-    auto r = Checker()->Check(*src);
-    REQUIRE(r.ok());
-    INFO(clip << ": " << liveness::ToJson(*r).dump());
-    CHECK_FALSE(r->live);
+    const auto r = PassiveVerdict(clip);
+    INFO(clip << ": " << liveness::ToJson(r).dump());
+    CHECK_FALSE(r.live);
   }
 }
 
@@ -544,7 +538,7 @@ TEST_CASE("a small face far in the background is not multiple_faces, a close sec
 }
 
 TEST_CASE("a swapped PAD model is refused by its manifest checksum, never loaded", "[checker][models]") {
-  if (!HaveModels()) VERIDGE_SKIP("models not in " << veridge::testing::DevModelDir() << ": run tools/fetch-models.sh");
+  if (!HaveLivenessModels()) VERIDGE_SKIP("models not in " << veridge::testing::DevModelDir() << ": run tools/fetch-models.sh");
   // A copy of the real model directory with one byte of MiniFASNetV2 changed: the file still
   // parses as ONNX-sized bytes, but it is not the network the manifest names.
   veridge::testing::TempDir dir;
