@@ -130,14 +130,19 @@ std::optional<Violation> RfcRules(X509* x, int d, int n) {
   return std::nullopt;
 }
 
-// A CN written as an IP address in any text form inet_aton / inet_pton accept (dotted decimal,
-// hex, leading zeros, IPv6 in any case or compression): only address characters, so that a CN
-// such as "1 Main Street" is not read as the address 1.
-bool ReadsAsAddress(const std::string& cn) {
-  if (cn.empty() || cn.find_first_not_of("0123456789abcdefABCDEFxX.:") != std::string::npos) return false;
+// The canonical text of a CN that reads as an IP address in any form inet_aton / inet_pton accept
+// (dotted decimal, hex, octal-looking leading zeros, IPv6 in any case or compression); nullopt
+// when the CN is not an address. Only address characters, and a dot, a colon or a 0x prefix, so
+// that "1 Main Street" or an employee number "12345" is not read as an address.
+std::optional<std::string> AddressText(const std::string& cn) {
+  if (cn.empty() || cn.find_first_not_of("0123456789abcdefABCDEFxX.:") != std::string::npos) return std::nullopt;
+  if (cn.find_first_of(".:") == std::string::npos && cn.rfind("0x", 0) != 0 && cn.rfind("0X", 0) != 0)
+    return std::nullopt;
   in_addr a4;
   in6_addr a6;
-  return inet_aton(cn.c_str(), &a4) == 1 || inet_pton(AF_INET6, cn.c_str(), &a6) == 1;
+  if (inet_pton(AF_INET6, cn.c_str(), &a6) == 1) return CanonicalAddress(a6.s6_addr, 16);
+  if (inet_aton(cn.c_str(), &a4) == 1) return CanonicalAddress(reinterpret_cast<const unsigned char*>(&a4.s_addr), 4);
+  return std::nullopt;
 }
 
 // Public suffixes a wildcard must not cover: every single label (a TLD) and the most used
@@ -203,12 +208,17 @@ std::optional<Violation> ServerRules(STACK_OF(X509) * chain) {
     std::string cn(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len));
     OPENSSL_free(utf8);
     // CA/B Forum BR 7.1.4.3: a CN is a character-for-character copy of a SAN dNSName (A-labels,
-    // never U-labels) or the canonical text of a SAN address. A DNS CN that is simply absent from
-    // the SAN is not refused: RFC 5280 validators ignore the CN beside a SAN, and conformance
-    // suites hold valid chains whose CN is a parent domain of the SAN names.
+    // never U-labels) or the canonical text of a SAN address. Refused here are the CNs that hide
+    // a name: an address in non-canonical text (parsers disagree on "010.0.0.1" or "0xC0A80101"),
+    // a case variant of a SAN name, a Unicode domain. A CN simply absent from the SAN, DNS name or
+    // canonical address, is not refused: RFC 5280 validators ignore the CN beside a SAN, and
+    // conformance suites hold valid chains whose CN is another host (BetterTLS name constraints:
+    // CN 1.1.1.1 beside SAN IP 127.0.0.1) or a parent domain of the SAN names.
     const char* why = nullptr;
-    if (ReadsAsAddress(cn)) {
-      if (addresses.count(cn) == 0) why = "is an address, but not the canonical text (RFC 3986 / RFC 5952) of a SAN address";
+    if (auto text = AddressText(cn)) {
+      if (*text != cn)
+        why = addresses.count(*text) ? "is a SAN address, but not in its canonical text (RFC 3986 / RFC 5952)"
+                                     : "is an address in non-canonical text (RFC 3986 / RFC 5952)";
     } else if (dns.count(cn) == 0) {
       for (const auto& d : dns)
         if (d.size() == cn.size() && std::equal(d.begin(), d.end(), cn.begin(), [](unsigned char a, unsigned char b) {

@@ -129,6 +129,70 @@ TEST_CASE("name constraints: without any SAN the CN is still checked as a legacy
   ExpectCode(Verify(leaf, {&root}, {&ica}), "name_constraints");
 }
 
+TEST_CASE("name constraints x subject CN x SAN: the SAN decides, a CN beside a SAN never does") {
+  // Every combination of a subject CN (none, a host inside or outside the DNS tree, an address
+  // inside or outside the range), a SAN (one or two names, inside or outside), and four kinds of
+  // constraints, validated for a TLS server. Expected from RFC 5280 4.2.1.10 / RFC 9525: valid
+  // exactly when the requested name is in the SAN and every SAN name satisfies the constraints.
+  struct Name {
+    const char* text;
+    bool dns;
+    bool inside;
+  };
+  const Name in_host{"host.permitted.test", true, true}, out_host{"host.other.test", true, false};
+  const Name in_ip{"192.0.2.7", false, true}, out_ip{"198.51.100.7", false, false};
+  const std::vector<const Name*> cns = {nullptr, &in_host, &out_host, &in_ip, &out_ip};
+  const std::vector<std::vector<const Name*>> sans = {{&in_host},          {&out_host},         {&in_ip},
+                                                      {&out_ip},           {&in_host, &in_ip},  {&in_host, &out_ip},
+                                                      {&out_host, &in_ip}, {&in_ip, &out_host}};
+  struct Constraints {
+    const char* nc;
+    bool dns_out_ok;  // may a name outside the tree / range appear?
+    bool ip_out_ok;
+  };
+  const std::vector<Constraints> ncs = {
+      {"critical,permitted;DNS:permitted.test,permitted;IP:192.0.2.0/255.255.255.0", false, false},
+      {"critical,excluded;DNS:other.test,excluded;IP:198.51.100.0/255.255.255.0", false, false},
+      {"critical,permitted;DNS:permitted.test", false, true},
+      {"critical,permitted;IP:192.0.2.0/255.255.255.0", true, false},
+  };
+  Cert root = Root();
+  int cases = 0, valid = 0;
+  for (const auto& c : ncs) {
+    Cert ica = Ca(root, "Matrix CA", {{"nameConstraints", c.nc}});
+    for (const Name* cn : cns) {
+      for (const auto& names : sans) {
+        std::string san;
+        bool has_in_host = false, has_in_ip = false, allowed = true;
+        for (const Name* n : names) {
+          san += std::string(san.empty() ? "" : ",") + (n->dns ? "DNS:" : "IP:") + n->text;
+          has_in_host |= n == &in_host;
+          has_in_ip |= n == &in_ip;
+          allowed &= n->inside || (n->dns ? c.dns_out_ok : c.ip_out_ok);
+        }
+        Spec spec = Named(cn ? cn->text : "no CN", forge::ServerExt(san));
+        if (!cn) spec.subject.pop_back();  // the organisation only: a subject without a CN
+        Cert leaf = forge::Issue(spec, &ica);
+        // The peer asks for the host when the SAN names it, else for the address, else for the host.
+        bool ask_ip = !has_in_host && has_in_ip;
+        auto r = Verify(leaf, {&root}, {&ica}, [&](ValidationOptions& o) {
+          if (ask_ip) o.ip_addresses = {in_ip.text};
+          else o.dns_names = {in_host.text};
+        });
+        bool expect = allowed && (has_in_host || has_in_ip);
+        INFO("constraints " << c.nc << "; CN " << (cn ? cn->text : "(none)") << "; SAN " << san << " -> " << r.code
+                            << ": " << r.reason);
+        CHECK(r.valid == expect);
+        if (!allowed) CHECK(r.code == "name_constraints");
+        ++cases;
+        valid += r.valid ? 1 : 0;
+      }
+    }
+  }
+  CHECK(cases == 160);
+  CHECK(valid == 75);
+}
+
 // ---- kind 5: pathological inputs end in a verdict --------------------------------------------
 
 TEST_CASE("pathological: a cycle of two distinct CAs with a max depth of 255 is a clean failure") {
@@ -347,6 +411,7 @@ TEST_CASE("cn_not_in_san: an address CN in non-canonical text, a case variant, a
       {"2001:DB8::1", "IP:2001:db8::1"},                           // IPv6 upper case
       {"2001:0db8:0000:0000:0000:0000:0000:0001", "IP:2001:db8::1"},  // IPv6 uncompressed
       {"2001:db8:0:0:1:0:0:1", "IP:2001:db8::1:0:0:1"},            // IPv6 not RFC 5952
+      {"010.0.0.1", "DNS:example.com"},                            // octal-looking, no SAN address
   };
   for (const auto& [cn, san] : mismatches) {
     INFO(cn << " vs " << san);
@@ -361,6 +426,12 @@ TEST_CASE("cn_not_in_san: an address CN in non-canonical text, a case variant, a
   ExpectValid(Verify(Leaf(root, "example.com", "DNS:foo.bar.example.com"), {&root}, {}));
   ExpectValid(Verify(Leaf(root, "example.com", "IP:127.0.0.1"), {&root}, {}));
   ExpectValid(Verify(Leaf(root, "1 Main Street", "DNS:example.com"), {&root}, {}));
+  ExpectValid(Verify(Leaf(root, "12345", "DNS:example.com"), {&root}, {}));  // a number, not an address
+  // Nor an address CN in canonical text that is simply absent from the SAN: another host's
+  // address beside the SAN address, or an address beside a DNS-only SAN.
+  ExpectValid(Verify(Leaf(root, "1.1.1.1", "IP:127.0.0.1"), {&root}, {}));
+  ExpectValid(Verify(Leaf(root, "127.0.0.1", "DNS:test.localhost"), {&root}, {}));
+  ExpectValid(Verify(Leaf(root, "2001:db8::2", "IP:2001:db8::1"), {&root}, {}));
   // A smart card's CN names a person; the client path does not compare it.
   auto ext = forge::ServerExt("DNS:example.com");
   ext[2] = {"extendedKeyUsage", "clientAuth"};
