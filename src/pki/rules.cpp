@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <set>
 
 #include "pki/ossl.h"
@@ -50,6 +51,8 @@ std::optional<Violation> SerialRule(X509* x, int d) {
   bool zero = std::all_of(p, p + len, [](unsigned char c) { return c == 0; });
   if (zero)
     return Broken("bad_serial", "the serial number is zero", x, d, "RFC 5280 4.1.2.2 requires a positive serial");
+  if (ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER)
+    return Broken("bad_serial", "the serial number is negative", x, d, "RFC 5280 4.1.2.2 requires a positive serial");
   int octets = len + ((p[0] & 0x80) ? 1 : 0);  // DER adds a 0x00 before a high bit
   if (octets > 20)
     return Broken("bad_serial", "the serial number is " + std::to_string(octets) + " octets long", x, d,
@@ -57,17 +60,26 @@ std::optional<Violation> SerialRule(X509* x, int d) {
   return std::nullopt;
 }
 
-bool ValidMailbox(const std::string& s) {
-  auto at = s.find('@');
-  if (at == std::string::npos || at == 0 || s.find('@', at + 1) != std::string::npos) return false;
-  for (std::size_t i = 0; i < at; ++i)
-    if (s[i] <= ' ' || s[i] >= 0x7f) return false;
-  return IsHostName(s.substr(at + 1), false);
+// An iPAddress constraint is an address and a mask of the same family (8 or 32 octets), the mask
+// a CIDR prefix: ones, then only zeros (RFC 5280 4.2.1.10).
+bool IsAddressRange(const ASN1_OCTET_STRING* base) {
+  int len = ASN1_STRING_length(base);
+  if (len != 8 && len != 32) return false;
+  const unsigned char* mask = ASN1_STRING_get0_data(base) + len / 2;
+  bool zeros = false;
+  for (int i = 0; i < len / 2; ++i)
+    for (int bit = 7; bit >= 0; --bit) {
+      bool one = (mask[i] >> bit) & 1;
+      if (one && zeros) return false;
+      zeros = zeros || !one;
+    }
+  return true;
 }
 
-// RFC 5280 4.2.1.10: constraints only in CA certificates, not an empty sequence, and each DNS or
-// e-mail base a valid name of its form (a DNS constraint is "host.example.com", never with a
-// leading period; an e-mail constraint is a mailbox, a host, or ".domain").
+// RFC 5280 4.2.1.10: constraints only in CA certificates, not an empty sequence, and each DNS,
+// e-mail or address base a valid name of its form (a DNS constraint is "host.example.com", never
+// with a leading period; an e-mail constraint is a mailbox, a host, or ".domain"; an address
+// constraint a CIDR range).
 std::optional<Violation> NameConstraintsRule(X509* x, int d) {
   if (!Has(x, NID_name_constraints)) return std::nullopt;
   if (d == 0 && (X509_get_extension_flags(x) & EXFLAG_CA) == 0)
@@ -88,11 +100,15 @@ std::optional<Violation> NameConstraintsRule(X509* x, int d) {
                                    : "RFC 5280 4.2.1.10 needs a DNS name in preferred syntax");
       } else if (base->type == GEN_EMAIL) {
         std::string s = Ia5(base->d.rfc822Name);
-        bool ok = s.find('@') != std::string::npos ? ValidMailbox(s)
+        bool ok = s.find('@') != std::string::npos ? IsMailbox(s)
                                                    : IsHostName(!s.empty() && s[0] == '.' ? s.substr(1) : s, false);
         if (!ok)
           out = Broken("bad_name_constraints", "the e-mail name constraint \"" + s + "\" is not a mailbox, host or domain",
                        x, d, "RFC 5280 4.2.1.10");
+      } else if (base->type == GEN_IPADD && !IsAddressRange(base->d.iPAddress)) {
+        out = Broken("bad_name_constraints", "an iPAddress name constraint is not an address range (" +
+                                                 std::to_string(ASN1_STRING_length(base->d.iPAddress)) + " octets)",
+                     x, d, "RFC 5280 4.2.1.10 needs an address and a CIDR mask: 8 octets for IPv4, 32 for IPv6");
       }
     }
   }
@@ -101,6 +117,33 @@ std::optional<Violation> NameConstraintsRule(X509* x, int d) {
     out = Broken("bad_name_constraints", "the name constraints have neither permitted nor excluded subtrees", x, d,
                  "RFC 5280 4.2.1.10 forbids an empty sequence");
   return out;
+}
+
+// RFC 5280 4.2.1.6: each SAN name of a form we read is well formed. A name outside its form's
+// syntax cannot be matched or constrained reliably: OpenSSL reads "a@b@example.com" as a mailbox at
+// example.com and lets an e-mail constraint on example.com permit it.
+std::optional<Violation> SanRule(X509* x, int d) {
+  auto sans = Sans(x);
+  for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans.get()); ++i) {
+    GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
+    if (gn->type == GEN_DNS) {
+      std::string s = Ia5(gn->d.dNSName);
+      if (!IsHostName(s, true))
+        return Broken("bad_dns_name", "the SAN dNSName \"" + s + "\" is not a host name", x, d,
+                      "RFC 5280 4.2.1.6 requires the preferred name syntax (letters, digits, hyphens)");
+    } else if (gn->type == GEN_EMAIL) {
+      std::string s = Ia5(gn->d.rfc822Name);
+      if (!IsMailbox(s))
+        return Broken("bad_email_name", "the SAN rfc822Name \"" + s + "\" is not a mailbox", x, d,
+                      "RFC 5280 4.2.1.6 requires an RFC 5321 Mailbox (local-part@domain)");
+    } else if (gn->type == GEN_IPADD) {
+      int len = ASN1_STRING_length(gn->d.iPAddress);
+      if (len != 4 && len != 16)
+        return Broken("bad_ip_address", "a SAN iPAddress is " + std::to_string(len) + " octets long", x, d,
+                      "RFC 5280 4.2.1.6 requires 4 octets (IPv4) or 16 (IPv6); a range belongs in a name constraint");
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<Violation> RfcRules(X509* x, int d, int n) {
@@ -116,17 +159,7 @@ std::optional<Violation> RfcRules(X509* x, int d, int n) {
       return Broken("bad_aia", "the authorityInfoAccess extension is malformed or empty", x, d,
                     "RFC 5280 4.2.2.1 needs a SEQUENCE of one or more access descriptions");
   }
-  if (d == 0) {
-    auto sans = Sans(x);
-    for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans.get()); ++i) {
-      GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
-      if (gn->type != GEN_DNS) continue;
-      std::string s = Ia5(gn->d.dNSName);
-      if (!IsHostName(s, true))
-        return Broken("bad_dns_name", "the SAN dNSName \"" + s + "\" is not a host name", x, d,
-                      "RFC 5280 4.2.1.6 requires the preferred name syntax (letters, digits, hyphens)");
-    }
-  }
+  if (d == 0) return SanRule(x, d);
   return std::nullopt;
 }
 
@@ -296,6 +329,35 @@ bool IsHostName(const std::string& name, bool allow_wildcard) {
     start = dot + 1;
     first = false;
   }
+}
+
+bool IsMailbox(const std::string& s) {
+  auto atext = [](unsigned char c) { return std::isalnum(c) || (c != 0 && std::strchr("!#$%&'*+-/=?^_`{|}~", c)); };
+  std::size_t i = 0;
+  if (!s.empty() && s[0] == '"') {  // Quoted-string: qtextSMTP or quoted-pair, printable ASCII
+    for (i = 1; i < s.size() && s[i] != '"'; ++i) {
+      unsigned char c = s[i];
+      if (c == '\\') c = (++i < s.size()) ? s[i] : 0;
+      if (c < 32 || c > 126) return false;
+    }
+    if (i >= s.size()) return false;
+    ++i;  // the closing quote
+  } else {  // Dot-string: atoms of atext joined by single dots
+    bool atom = false;
+    for (; i < s.size() && s[i] != '@'; ++i) {
+      if (s[i] == '.') {
+        if (!atom) return false;
+        atom = false;
+      } else if (atext(s[i])) {
+        atom = true;
+      } else {
+        return false;
+      }
+    }
+    if (!atom) return false;
+  }
+  if (i > 64 || i >= s.size() || s[i] != '@') return false;  // RFC 5321 4.5.3.1.1: local part <= 64
+  return IsHostName(s.substr(i + 1), false);
 }
 
 std::string CanonicalAddress(const unsigned char* bytes, int len) {

@@ -3,8 +3,8 @@
 //
 // What: two groups, each rule with a stable reason code (listed in pki.h and certs/README.md):
 //   * RFC 5280 rules OpenSSL 3.0 does not enforce (both profiles): serial numbers (positive, at most
-//     20 octets), dNSName syntax in the leaf's SAN, name-constraints syntax and placement, a
-//     decodable AIA, CRLs with a CRL number;
+//     20 octets), the syntax of the leaf's SAN names (dNSName, rfc822Name, iPAddress),
+//     name-constraints syntax and placement, a decodable AIA, CRLs with a CRL number;
 //   * strict-profile (CA/Browser Forum / webpki) rules: RSA modulus sizes (DSA is refused with the
 //     weak keys in validate.cpp), policyConstraints criticality (PKITS has non-critical ones), a
 //     critical SAN beside a subject, the AKI of the trust anchor and, for Purpose::kServer only,
@@ -42,6 +42,9 @@ std::optional<Violation> CheckCrls(STACK_OF(X509) * chain, const std::vector<X50
 // RFC 1034 preferred name syntax (LDH labels of 1..63, at most 253 characters); a leftmost "*"
 // label only when allow_wildcard.
 bool IsHostName(const std::string& name, bool allow_wildcard);
+// RFC 5321 4.1.2 Mailbox: a Dot-string of atext atoms or a Quoted-string (local part <= 64
+// characters), "@", and a host name (address literals are not accepted).
+bool IsMailbox(const std::string& name);
 // The canonical text of an address SAN: dotted decimal (RFC 3986) or RFC 5952 IPv6; "" otherwise.
 std::string CanonicalAddress(const unsigned char* bytes, int len);
 

@@ -12,6 +12,7 @@
 
 #include "cert_forge.h"
 #include "pki/pki.h"
+#include "pki/rules.h"
 #include "support/test_support.h"
 
 namespace forge = veridge::testing::forge;
@@ -272,7 +273,7 @@ Cert LeafSpec(const Cert& issuer, Spec s) { return forge::Issue(std::move(s), &i
 void Rfc5280(ValidationOptions& o) { o.profile = veridge::pki::Profile::kRfc5280; }
 }  // namespace
 
-TEST_CASE("bad_serial: a zero serial and a 21-octet serial are refused, 20 octets pass") {
+TEST_CASE("bad_serial: a zero, a negative and a 21-octet serial are refused, 20 octets pass") {
   Cert root = Root();
   Spec s = Named("serial.example.com", forge::ServerExt("DNS:serial.example.com"));
   s.serial_hex = "00";
@@ -282,6 +283,9 @@ TEST_CASE("bad_serial: a zero serial and a 21-octet serial are refused, 20 octet
   ExpectCode(Verify(LeafSpec(root, s), {&root}, {}), "bad_serial");
   s.serial_hex = "7f" + std::string(38, 'a');  // 20 octets, high bit clear
   ExpectValid(Verify(LeafSpec(root, s), {&root}, {}));
+  s.serial_hex = "-2a";  // a negative INTEGER
+  ExpectCode(Verify(LeafSpec(root, s), {&root}, {}), "bad_serial");
+  ExpectCode(Verify(LeafSpec(root, s), {&root}, {}, Rfc5280), "bad_serial");
 }
 
 TEST_CASE("bad_dns_name: an underscore in a SAN dNSName is refused") {
@@ -289,6 +293,63 @@ TEST_CASE("bad_dns_name: an underscore in a SAN dNSName is refused") {
   ExpectCode(Verify(Leaf(root, "my_host.example.com", "DNS:my_host.example.com"), {&root}, {}), "bad_dns_name");
   ExpectCode(Verify(Leaf(root, "Host", "DNS:my_host.example.com"), {&root}, {}, Rfc5280), "bad_dns_name");
   ExpectValid(Verify(Leaf(root, "my-host.example.com", "DNS:my-host.example.com"), {&root}, {}));
+}
+
+namespace {
+// A smart-card style leaf (clientAuth) with the given SAN, validated for the client purpose.
+Cert CardLeaf(const Cert& issuer, const std::string& cn, const std::string& san) {
+  auto ext = forge::ServerExt(san);
+  ext[2] = {"extendedKeyUsage", "clientAuth"};
+  return forge::Issue(Named(cn, ext), &issuer);
+}
+void Client(ValidationOptions& o) { o.purpose = Purpose::kClient; }
+}  // namespace
+
+TEST_CASE("bad_email_name: a SAN rfc822Name that is not a mailbox, even where a constraint permits it") {
+  Cert root = Root();
+  // OpenSSL reads "invalid@address@example.com" as a mailbox at example.com, which an e-mail
+  // constraint on example.com then permits.
+  Cert ica = Ca(root, "Mail Constrained CA", {{"nameConstraints", "critical,permitted;email:example.com"}});
+  Cert bad = CardLeaf(ica, "Card Holder", "email:good@example.com,email:invalid@address@example.com");
+  ExpectCode(Verify(bad, {&root}, {&ica}, [](ValidationOptions& o) {
+               o.purpose = Purpose::kClient;
+               o.emails = {"good@example.com"};
+             }),
+             "bad_email_name");
+  ExpectCode(Verify(bad, {&root}, {&ica}, [](ValidationOptions& o) {
+               Rfc5280(o);
+               Client(o);
+             }),
+             "bad_email_name");
+  for (const char* s : {"email:@example.com", "email:a..b@example.com", "email:a b@example.com", "email:alice",
+                        "email:alice@exa_mple.com", "email:.alice@example.com"}) {
+    INFO(s);
+    ExpectCode(Verify(CardLeaf(root, "Card Holder", s), {&root}, {}, Client), "bad_email_name");
+  }
+  // atext includes '*', '+', '/', '='; a quoted local part may hold what a dot-string may not.
+  for (const char* s : {"email:*@example.com", "email:user*@example.com", "email:first.last+tag@example.com",
+                        "email:\"a..b\"@example.com"}) {
+    INFO(s);
+    ExpectValid(Verify(CardLeaf(ica, "Card Holder", s), {&root}, {&ica}, Client));
+  }
+  CHECK(veridge::pki::rules::IsMailbox("\"a\\\"b\"@example.com"));  // an escaped quote
+  CHECK_FALSE(veridge::pki::rules::IsMailbox("\"unterminated@example.com"));
+  CHECK_FALSE(veridge::pki::rules::IsMailbox(std::string(65, 'a') + "@example.com"));
+  CHECK(veridge::pki::rules::IsMailbox(std::string(64, 'a') + "@example.com"));
+  CHECK_FALSE(veridge::pki::rules::IsMailbox(std::string("a\0b@example.com", 15)));
+}
+
+TEST_CASE("bad_ip_address: a SAN iPAddress that is not 4 or 16 octets (a range written as an address)") {
+  Cert root = Root();
+  // SAN { iPAddress 192.0.2.0 255.255.255.0 }: 8 octets, a name-constraint range, not an address.
+  const std::string range_san = "DER:30:0a:87:08:c0:00:02:00:ff:ff:ff:00";
+  ExpectCode(Verify(CardLeaf(root, "Range Holder", range_san), {&root}, {}, Client), "bad_ip_address");
+  ExpectCode(Verify(Leaf(root, "Range Host", range_san), {&root}, {}, Rfc5280), "bad_ip_address");
+  // Under an address constraint OpenSSL refuses it first; either way the chain is not valid.
+  Cert ica = Ca(root, "IP Constrained CA", {{"nameConstraints", "critical,permitted;IP:192.0.2.0/255.255.255.0"}});
+  auto r = Verify(Leaf(ica, "Range Host", range_san), {&root}, {&ica});
+  CHECK_FALSE(r.valid);
+  ExpectValid(Verify(Leaf(ica, "Address Host", "IP:192.0.2.1"), {&root}, {&ica}));
 }
 
 TEST_CASE("bad_name_constraints: leading period, invalid names, empty, and constraints in a leaf") {
@@ -305,6 +366,28 @@ TEST_CASE("bad_name_constraints: leading period, invalid names, empty, and const
              "bad_name_constraints");
   Cert empty = Ca(root, "Empty NC CA", {{"nameConstraints", "critical,DER:30:00"}});
   ExpectCode(Verify(Leaf(empty, "a.example.com", "DNS:a.example.com"), {&root}, {&empty}), "bad_name_constraints");
+  // Both subtrees present as empty sequences: [0] {} [1] {}.
+  Cert empty_seqs = Ca(root, "Empty Subtrees CA", {{"nameConstraints", "critical,DER:30:04:a0:00:a1:00"}});
+  ExpectCode(Verify(Leaf(empty_seqs, "a.example.com", "DNS:a.example.com"), {&root}, {&empty_seqs}),
+             "bad_name_constraints");
+  // Each malformed base sits beside a good one that permits the leaf, so OpenSSL passes the path
+  // and only the syntax rule can refuse it.
+  Cert wildcard = Ca(root, "Wildcard NC CA",
+                     {{"nameConstraints", "critical,permitted;DNS:example.com,permitted;DNS:*.example.com"}});
+  ExpectCode(Verify(Leaf(wildcard, "a.example.com", "DNS:a.example.com"), {&root}, {&wildcard}),
+             "bad_name_constraints");
+  Cert two_ats = Ca(root, "Two At CA", {{"nameConstraints",
+                                         "critical,permitted;email:example.com,permitted;email:invalid@invalid@example.com"}});
+  ExpectCode(Verify(CardLeaf(two_ats, "Card Holder", "email:a@example.com"), {&root}, {&two_ats}, Client),
+             "bad_name_constraints");
+  // iPAddress constraints: 4 octets (an address, not a range), and a mask that is not a prefix
+  // (255.0.255.0). The leaf has only a DNS name, so OpenSSL never compares against them.
+  for (const char* der : {"critical,DER:30:0a:a0:08:30:06:87:04:7f:00:00:01",
+                          "critical,DER:30:0e:a0:0c:30:0a:87:08:c0:00:02:00:ff:00:ff:00"}) {
+    INFO(der);
+    Cert ip = Ca(root, "Bad IP NC CA", {{"nameConstraints", der}});
+    ExpectCode(Verify(Leaf(ip, "a.example.com", "DNS:a.example.com"), {&root}, {&ip}), "bad_name_constraints");
+  }
   auto ext = forge::ServerExt("DNS:a.example.com");
   ext.emplace_back("nameConstraints", "critical,permitted;DNS:example.com");
   ExpectCode(Verify(LeafSpec(root, Named("a.example.com", ext)), {&root}, {}), "bad_name_constraints");
@@ -356,6 +439,7 @@ TEST_CASE("a pathLenConstraint in the leaf is ignored") {
   ext[0] = {"basicConstraints", "critical,CA:FALSE,pathlen:0"};
   ExpectValid(Verify(LeafSpec(root, Named("plen.example.com", ext)), {&root}, {}));
 }
+
 
 // ---- strict profile (all purposes) -----------------------------------------------------------
 
