@@ -196,6 +196,24 @@ bool PublicSuffix(const std::string& s) {
 std::optional<Violation> ServerRules(STACK_OF(X509) * chain) {
   int n = sk_X509_num(chain);
   X509* leaf = sk_X509_value(chain, 0);
+  if (Critical(leaf, NID_subject_alt_name) && X509_NAME_entry_count(X509_get_subject_name(leaf)) > 0)
+    return Broken("critical_san_with_subject", "the SAN is critical although the subject is not empty", leaf, 0,
+                  "CA/B Forum BR 7.1.2.7.12 (RFC 5280 4.2.1.6: SHOULD): critical only for an empty subject");
+  // CA/B Forum BR 7.1.2.1.3: a root's AKI, when present, is its own keyIdentifier and nothing else.
+  X509* anchor = sk_X509_value(chain, n - 1);
+  bool root = X509_NAME_cmp(X509_get_subject_name(anchor), X509_get_issuer_name(anchor)) == 0;
+  if (n > 1 && root && Has(anchor, NID_authority_key_identifier)) {
+    const ASN1_OCTET_STRING* kid = X509_get0_authority_key_id(anchor);
+    const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(anchor);
+    const char* what = nullptr;
+    if (!kid) what = "has no keyIdentifier";
+    else if (X509_get0_authority_issuer(anchor) || X509_get0_authority_serial(anchor))
+      what = "carries authorityCertIssuer/authorityCertSerialNumber";
+    else if (ski && ASN1_OCTET_STRING_cmp(kid, ski) != 0) what = "names a keyIdentifier other than the root's own SKI";
+    if (what)
+      return Broken("bad_aki", std::string("the root's authorityKeyIdentifier ") + what, anchor, n - 1,
+                    "CA/B Forum BR 7.1.2.1.3 allows only the root's own keyIdentifier there");
+  }
   if (!Has(leaf, NID_ext_key_usage))
     return Broken("bad_eku", "the server certificate has no extendedKeyUsage", leaf, 0,
                   "a TLS server certificate must name serverAuth (CA/B Forum BR 7.1.2.7.10)");
@@ -210,7 +228,6 @@ std::optional<Violation> ServerRules(STACK_OF(X509) * chain) {
   if (any)
     return Broken("bad_eku", "the server certificate carries anyExtendedKeyUsage", leaf, 0,
                   "CA/B Forum BR 7.1.2.7.10 forbids it in a subscriber certificate");
-  X509* anchor = sk_X509_value(chain, n - 1);
   if (n > 1 && (X509_get_extension_flags(anchor) & EXFLAG_SS) && Has(anchor, NID_ext_key_usage))
     return Broken("bad_eku", "the root certificate carries an extendedKeyUsage", anchor, n - 1,
                   "CA/B Forum BR 7.1.2.1 forbids EKU in a root; the root must be replaced");
@@ -286,25 +303,6 @@ std::optional<Violation> StrictRules(STACK_OF(X509) * chain, Purpose purpose) {
     if (Has(x, NID_policy_constraints) && !Critical(x, NID_policy_constraints))
       return Broken("bad_policy_constraints", "the policyConstraints extension is not critical", x, d,
                     "RFC 5280 4.2.1.11 requires it to be critical");
-  }
-  X509* leaf = sk_X509_value(chain, 0);
-  if (Critical(leaf, NID_subject_alt_name) && X509_NAME_entry_count(X509_get_subject_name(leaf)) > 0)
-    return Broken("critical_san_with_subject", "the SAN is critical although the subject is not empty", leaf, 0,
-                  "RFC 5280 4.2.1.6 / CA/B Forum BR 7.1.2.7.12: critical only for an empty subject");
-  // CA/B Forum BR 7.1.2.1.3: a root's AKI, when present, is its own keyIdentifier and nothing else.
-  X509* anchor = sk_X509_value(chain, n - 1);
-  bool root = X509_NAME_cmp(X509_get_subject_name(anchor), X509_get_issuer_name(anchor)) == 0;
-  if (n > 1 && root && Has(anchor, NID_authority_key_identifier)) {
-    const ASN1_OCTET_STRING* kid = X509_get0_authority_key_id(anchor);
-    const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(anchor);
-    const char* what = nullptr;
-    if (!kid) what = "has no keyIdentifier";
-    else if (X509_get0_authority_issuer(anchor) || X509_get0_authority_serial(anchor))
-      what = "carries authorityCertIssuer/authorityCertSerialNumber";
-    else if (ski && ASN1_OCTET_STRING_cmp(kid, ski) != 0) what = "names a keyIdentifier other than the root's own SKI";
-    if (what)
-      return Broken("bad_aki", std::string("the root's authorityKeyIdentifier ") + what, anchor, n - 1,
-                    "CA/B Forum BR 7.1.2.1.3 allows only the root's own keyIdentifier there");
   }
   if (purpose == Purpose::kServer) return ServerRules(chain);
   return std::nullopt;

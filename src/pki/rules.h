@@ -5,12 +5,13 @@
 //   * RFC 5280 rules OpenSSL 3.0 does not enforce (both profiles): serial numbers (positive, at most
 //     20 octets), the syntax of the leaf's SAN names (dNSName, rfc822Name, iPAddress),
 //     name-constraints syntax and placement, a decodable AIA, CRLs with a CRL number;
-//   * strict-profile (CA/Browser Forum / webpki) rules: RSA modulus sizes (DSA is refused with the
-//     weak keys in validate.cpp), policyConstraints criticality (PKITS has non-critical ones), a
-//     critical SAN beside a subject, the AKI of the trust anchor and, for Purpose::kServer only,
-//     the server-certificate rules (EKU present, not critical, no anyExtendedKeyUsage, no EKU on
-//     the root; an address, case-variant or Unicode CN must be an exact SAN copy; no wildcard on a
-//     public suffix). A smart-card client certificate (kClient) is not a web server's and keeps
+//   * strict-profile rules for every purpose: RSA modulus sizes (DSA is refused with the weak keys
+//     in validate.cpp), policyConstraints criticality (PKITS has non-critical ones);
+//   * strict-profile, Purpose::kServer only: the CA/Browser Forum (webpki) server-certificate
+//     rules (EKU present, not critical, no anyExtendedKeyUsage, no EKU on the root; a CN that is
+//     an address in non-canonical text, a case variant or a Unicode form of a SAN name; no
+//     wildcard on a public suffix; no critical SAN beside a subject; the root's AKI only its own
+//     keyIdentifier). A smart-card client certificate (kClient) is not a web server's and keeps
 //     the rules that make sense for it; see certs/README.md for the split.
 // Input: the chain OpenSSL built, leaf first, trust anchor last; CRLs that were supplied.
 // Failure: the first rule broken, as a Violation (code, human reason naming the certificate, depth);

@@ -438,8 +438,22 @@ TEST_CASE("a pathLenConstraint in the leaf is ignored") {
   auto ext = forge::ServerExt("DNS:plen.example.com");
   ext[0] = {"basicConstraints", "critical,CA:FALSE,pathlen:0"};
   ExpectValid(Verify(LeafSpec(root, Named("plen.example.com", ext)), {&root}, {}));
+  ExpectValid(Verify(LeafSpec(root, Named("plen.example.com", ext)), {&root}, {}, Rfc5280));
 }
 
+TEST_CASE("a CA as the last certificate under a pathlen:0 CA: valid under rfc5280, ca_leaf under strict") {
+  // RFC 5280 4.2.1.9: the last certificate is not an intermediate, so a pathlen:0 CA may certify
+  // another CA that ends the path. The strict profile refuses any CA as the leaf (issue 13).
+  Cert root = Root();
+  Cert first = forge::Issue(Named("First PathLen CA", forge::CaExt(false, "critical,CA:TRUE,pathlen:0")), &root);
+  Cert second = forge::Issue(Named("Second PathLen CA", forge::CaExt(false, "critical,CA:TRUE,pathlen:0")), &first);
+  ExpectValid(Verify(second, {&root}, {&first}, [](ValidationOptions& o) {
+    o.profile = veridge::pki::Profile::kRfc5280;
+    o.purpose = Purpose::kAny;
+  }));
+  for (auto purpose : {Purpose::kAny, Purpose::kClient, Purpose::kServer})
+    ExpectCode(Verify(second, {&root}, {&first}, [purpose](ValidationOptions& o) { o.purpose = purpose; }), "ca_leaf");
+}
 
 // ---- strict profile (all purposes) -----------------------------------------------------------
 
@@ -454,15 +468,17 @@ TEST_CASE("unsupported_key: DSA keys and RSA moduli that are not a multiple of 8
   ExpectCode(Verify(LeafSpec(root, dsa), {&root}, {}), "unsupported_key");
 }
 
-TEST_CASE("critical_san_with_subject: a critical SAN is only for an empty subject") {
+TEST_CASE("critical_san_with_subject: a server certificate's critical SAN is only for an empty subject") {
   Cert root = Root();
   ExpectCode(Verify(Leaf(root, "crit.example.com", "critical,DNS:crit.example.com"), {&root}, {}),
              "critical_san_with_subject");
   ExpectValid(Verify(Leaf(root, "", "critical,DNS:crit.example.com"), {&root}, {}));
   ExpectValid(Verify(Leaf(root, "crit.example.com", "critical,DNS:crit.example.com"), {&root}, {}, Rfc5280));
+  // A server-certificate rule (CA/B BR; RFC 5280 only says SHOULD): a card is not refused for it.
+  ExpectValid(Verify(CardLeaf(root, "Card Holder", "critical,email:holder@example.com"), {&root}, {}, Client));
 }
 
-TEST_CASE("bad_aki: a root AKI without keyIdentifier, with issuer and serial, or naming another key") {
+TEST_CASE("bad_aki (server): a root AKI without keyIdentifier, with issuer and serial, or naming another key") {
   Cert root = Root("AKI Root", {{"authorityKeyIdentifier", "DER:30:00"}});
   Cert leaf = Leaf(root, "aki.example.com", "DNS:aki.example.com");
   ExpectCode(Verify(leaf, {&root}, {}), "bad_aki");
@@ -474,6 +490,10 @@ TEST_CASE("bad_aki: a root AKI without keyIdentifier, with issuer and serial, or
   ExpectCode(Verify(Leaf(other_key, "aki.example.com", "DNS:aki.example.com"), {&other_key}, {}), "bad_aki");
   Cert own_key = Root("AKI Own Root", {{"authorityKeyIdentifier", "keyid:always"}});
   ExpectValid(Verify(Leaf(own_key, "aki.example.com", "DNS:aki.example.com"), {&own_key}, {}));
+  // A web PKI root rule: a corporate or eID root with issuer and serial in its AKI (as older
+  // Microsoft CAs write it) still anchors smart cards.
+  ExpectValid(Verify(CardLeaf(with_issuer, "Card Holder", "email:holder@example.com"), {&with_issuer}, {}, Client));
+  ExpectValid(Verify(CardLeaf(root, "Card Holder", "email:holder@example.com"), {&root}, {}, Client));
 }
 
 TEST_CASE("ca_leaf: basicConstraints CA=TRUE in the leaf, even without keyCertSign") {
