@@ -11,11 +11,11 @@
 //     SKI on every CA certificate), a CA certificate as the leaf under every purpose (CA:TRUE, a v1
 //     self-signed root, keyCertSign without basicConstraints, or the trust anchor itself), and a server name
 //     found only in the subject CN (the SAN is required for the server profile);
-//   * rules OpenSSL 3.0 does not enforce (pki/rules.h, both profiles): serials, SAN dNSName syntax,
-//     name-constraints syntax and placement, AIA, CRL numbers; and strict-only: DSA keys and RSA
-//     moduli not a multiple of 8, non-critical policyConstraints, a critical SAN beside a subject,
-//     a root AKI without keyIdentifier, and for kServer the CA/B Forum server rules (EKU, a CN that
-//     is a non-exact copy of a SAN entry, no wildcard on a public suffix);
+//   * rules OpenSSL 3.0 does not enforce (pki/rules.h, both profiles): serials, SAN dNSName,
+//     rfc822Name and iPAddress syntax, name-constraints syntax and placement, AIA, CRL numbers;
+//     and strict-only: DSA keys and RSA moduli not a multiple of 8, non-critical
+//     policyConstraints, and for kServer the CA/B Forum server rules (EKU, a CN that hides a SAN
+//     name, no wildcard on a public suffix, no critical SAN beside a subject, the root's AKI);
 //   * name constraints apply to the SAN and the subject DN; the subject CN is checked as a DNS name
 //     only when the leaf has no SAN at all (OpenSSL checks it whenever no DNS SAN is present);
 //   * profile kRfc5280 is plain RFC 5280 (as NIST PKITS expects: 1024-bit RSA, SHA-1); use it only
@@ -30,7 +30,8 @@
 // weak_key, weak_signature, missing_aki, missing_ski, ca_leaf, cn_only_name, crl_stale,
 // crl_not_yet_valid, crl_missing, crl_invalid, ocsp_invalid, ocsp_stale, policy_mismatch, pathlen_exceeded,
 // name_constraints, unknown_critical_extension, malformed, chain_too_long, invalid_ca,
-// revocation_unknown, invalid; from pki/rules.h: bad_serial, bad_dns_name, bad_name_constraints,
+// revocation_unknown, invalid; from pki/rules.h: bad_serial, bad_dns_name, bad_email_name,
+// bad_ip_address, bad_name_constraints,
 // bad_policy_constraints, bad_aia, crl_missing_number, unsupported_key, critical_san_with_subject,
 // bad_aki, cn_not_in_san, wildcard_public_suffix (and bad_eku for the server EKU rules); too_large for a
 // leaf that is a certificate over kMaxObjectBytes (a verdict, not an error).

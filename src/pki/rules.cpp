@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <set>
 
 #include "pki/ossl.h"
@@ -50,6 +51,8 @@ std::optional<Violation> SerialRule(X509* x, int d) {
   bool zero = std::all_of(p, p + len, [](unsigned char c) { return c == 0; });
   if (zero)
     return Broken("bad_serial", "the serial number is zero", x, d, "RFC 5280 4.1.2.2 requires a positive serial");
+  if (ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER)
+    return Broken("bad_serial", "the serial number is negative", x, d, "RFC 5280 4.1.2.2 requires a positive serial");
   int octets = len + ((p[0] & 0x80) ? 1 : 0);  // DER adds a 0x00 before a high bit
   if (octets > 20)
     return Broken("bad_serial", "the serial number is " + std::to_string(octets) + " octets long", x, d,
@@ -57,17 +60,26 @@ std::optional<Violation> SerialRule(X509* x, int d) {
   return std::nullopt;
 }
 
-bool ValidMailbox(const std::string& s) {
-  auto at = s.find('@');
-  if (at == std::string::npos || at == 0 || s.find('@', at + 1) != std::string::npos) return false;
-  for (std::size_t i = 0; i < at; ++i)
-    if (s[i] <= ' ' || s[i] >= 0x7f) return false;
-  return IsHostName(s.substr(at + 1), false);
+// An iPAddress constraint is an address and a mask of the same family (8 or 32 octets), the mask
+// a CIDR prefix: ones, then only zeros (RFC 5280 4.2.1.10).
+bool IsAddressRange(const ASN1_OCTET_STRING* base) {
+  int len = ASN1_STRING_length(base);
+  if (len != 8 && len != 32) return false;
+  const unsigned char* mask = ASN1_STRING_get0_data(base) + len / 2;
+  bool zeros = false;
+  for (int i = 0; i < len / 2; ++i)
+    for (int bit = 7; bit >= 0; --bit) {
+      bool one = (mask[i] >> bit) & 1;
+      if (one && zeros) return false;
+      zeros = zeros || !one;
+    }
+  return true;
 }
 
-// RFC 5280 4.2.1.10: constraints only in CA certificates, not an empty sequence, and each DNS or
-// e-mail base a valid name of its form (a DNS constraint is "host.example.com", never with a
-// leading period; an e-mail constraint is a mailbox, a host, or ".domain").
+// RFC 5280 4.2.1.10: constraints only in CA certificates, not an empty sequence, and each DNS,
+// e-mail or address base a valid name of its form (a DNS constraint is "host.example.com", never
+// with a leading period; an e-mail constraint is a mailbox, a host, or ".domain"; an address
+// constraint a CIDR range).
 std::optional<Violation> NameConstraintsRule(X509* x, int d) {
   if (!Has(x, NID_name_constraints)) return std::nullopt;
   if (d == 0 && (X509_get_extension_flags(x) & EXFLAG_CA) == 0)
@@ -88,11 +100,15 @@ std::optional<Violation> NameConstraintsRule(X509* x, int d) {
                                    : "RFC 5280 4.2.1.10 needs a DNS name in preferred syntax");
       } else if (base->type == GEN_EMAIL) {
         std::string s = Ia5(base->d.rfc822Name);
-        bool ok = s.find('@') != std::string::npos ? ValidMailbox(s)
+        bool ok = s.find('@') != std::string::npos ? IsMailbox(s)
                                                    : IsHostName(!s.empty() && s[0] == '.' ? s.substr(1) : s, false);
         if (!ok)
           out = Broken("bad_name_constraints", "the e-mail name constraint \"" + s + "\" is not a mailbox, host or domain",
                        x, d, "RFC 5280 4.2.1.10");
+      } else if (base->type == GEN_IPADD && !IsAddressRange(base->d.iPAddress)) {
+        out = Broken("bad_name_constraints", "an iPAddress name constraint is not an address range (" +
+                                                 std::to_string(ASN1_STRING_length(base->d.iPAddress)) + " octets)",
+                     x, d, "RFC 5280 4.2.1.10 needs an address and a CIDR mask: 8 octets for IPv4, 32 for IPv6");
       }
     }
   }
@@ -101,6 +117,33 @@ std::optional<Violation> NameConstraintsRule(X509* x, int d) {
     out = Broken("bad_name_constraints", "the name constraints have neither permitted nor excluded subtrees", x, d,
                  "RFC 5280 4.2.1.10 forbids an empty sequence");
   return out;
+}
+
+// RFC 5280 4.2.1.6: each SAN name of a form we read is well formed. A name outside its form's
+// syntax cannot be matched or constrained reliably: OpenSSL reads "a@b@example.com" as a mailbox at
+// example.com and lets an e-mail constraint on example.com permit it.
+std::optional<Violation> SanRule(X509* x, int d) {
+  auto sans = Sans(x);
+  for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans.get()); ++i) {
+    GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
+    if (gn->type == GEN_DNS) {
+      std::string s = Ia5(gn->d.dNSName);
+      if (!IsHostName(s, true))
+        return Broken("bad_dns_name", "the SAN dNSName \"" + s + "\" is not a host name", x, d,
+                      "RFC 5280 4.2.1.6 requires the preferred name syntax (letters, digits, hyphens)");
+    } else if (gn->type == GEN_EMAIL) {
+      std::string s = Ia5(gn->d.rfc822Name);
+      if (!IsMailbox(s))
+        return Broken("bad_email_name", "the SAN rfc822Name \"" + s + "\" is not a mailbox", x, d,
+                      "RFC 5280 4.2.1.6 requires an RFC 5321 Mailbox (local-part@domain)");
+    } else if (gn->type == GEN_IPADD) {
+      int len = ASN1_STRING_length(gn->d.iPAddress);
+      if (len != 4 && len != 16)
+        return Broken("bad_ip_address", "a SAN iPAddress is " + std::to_string(len) + " octets long", x, d,
+                      "RFC 5280 4.2.1.6 requires 4 octets (IPv4) or 16 (IPv6); a range belongs in a name constraint");
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<Violation> RfcRules(X509* x, int d, int n) {
@@ -116,28 +159,23 @@ std::optional<Violation> RfcRules(X509* x, int d, int n) {
       return Broken("bad_aia", "the authorityInfoAccess extension is malformed or empty", x, d,
                     "RFC 5280 4.2.2.1 needs a SEQUENCE of one or more access descriptions");
   }
-  if (d == 0) {
-    auto sans = Sans(x);
-    for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans.get()); ++i) {
-      GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
-      if (gn->type != GEN_DNS) continue;
-      std::string s = Ia5(gn->d.dNSName);
-      if (!IsHostName(s, true))
-        return Broken("bad_dns_name", "the SAN dNSName \"" + s + "\" is not a host name", x, d,
-                      "RFC 5280 4.2.1.6 requires the preferred name syntax (letters, digits, hyphens)");
-    }
-  }
+  if (d == 0) return SanRule(x, d);
   return std::nullopt;
 }
 
-// A CN written as an IP address in any text form inet_aton / inet_pton accept (dotted decimal,
-// hex, leading zeros, IPv6 in any case or compression): only address characters, so that a CN
-// such as "1 Main Street" is not read as the address 1.
-bool ReadsAsAddress(const std::string& cn) {
-  if (cn.empty() || cn.find_first_not_of("0123456789abcdefABCDEFxX.:") != std::string::npos) return false;
+// The canonical text of a CN that reads as an IP address in any form inet_aton / inet_pton accept
+// (dotted decimal, hex, octal-looking leading zeros, IPv6 in any case or compression); nullopt
+// when the CN is not an address. Only address characters, and a dot, a colon or a 0x prefix, so
+// that "1 Main Street" or an employee number "12345" is not read as an address.
+std::optional<std::string> AddressText(const std::string& cn) {
+  if (cn.empty() || cn.find_first_not_of("0123456789abcdefABCDEFxX.:") != std::string::npos) return std::nullopt;
+  if (cn.find_first_of(".:") == std::string::npos && cn.rfind("0x", 0) != 0 && cn.rfind("0X", 0) != 0)
+    return std::nullopt;
   in_addr a4;
   in6_addr a6;
-  return inet_aton(cn.c_str(), &a4) == 1 || inet_pton(AF_INET6, cn.c_str(), &a6) == 1;
+  if (inet_pton(AF_INET6, cn.c_str(), &a6) == 1) return CanonicalAddress(a6.s6_addr, 16);
+  if (inet_aton(cn.c_str(), &a4) == 1) return CanonicalAddress(reinterpret_cast<const unsigned char*>(&a4.s_addr), 4);
+  return std::nullopt;
 }
 
 // Public suffixes a wildcard must not cover: every single label (a TLD) and the most used
@@ -158,6 +196,24 @@ bool PublicSuffix(const std::string& s) {
 std::optional<Violation> ServerRules(STACK_OF(X509) * chain) {
   int n = sk_X509_num(chain);
   X509* leaf = sk_X509_value(chain, 0);
+  if (Critical(leaf, NID_subject_alt_name) && X509_NAME_entry_count(X509_get_subject_name(leaf)) > 0)
+    return Broken("critical_san_with_subject", "the SAN is critical although the subject is not empty", leaf, 0,
+                  "CA/B Forum BR 7.1.2.7.12 (RFC 5280 4.2.1.6: SHOULD): critical only for an empty subject");
+  // CA/B Forum BR 7.1.2.1.3: a root's AKI, when present, is its own keyIdentifier and nothing else.
+  X509* anchor = sk_X509_value(chain, n - 1);
+  bool root = X509_NAME_cmp(X509_get_subject_name(anchor), X509_get_issuer_name(anchor)) == 0;
+  if (n > 1 && root && Has(anchor, NID_authority_key_identifier)) {
+    const ASN1_OCTET_STRING* kid = X509_get0_authority_key_id(anchor);
+    const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(anchor);
+    const char* what = nullptr;
+    if (!kid) what = "has no keyIdentifier";
+    else if (X509_get0_authority_issuer(anchor) || X509_get0_authority_serial(anchor))
+      what = "carries authorityCertIssuer/authorityCertSerialNumber";
+    else if (ski && ASN1_OCTET_STRING_cmp(kid, ski) != 0) what = "names a keyIdentifier other than the root's own SKI";
+    if (what)
+      return Broken("bad_aki", std::string("the root's authorityKeyIdentifier ") + what, anchor, n - 1,
+                    "CA/B Forum BR 7.1.2.1.3 allows only the root's own keyIdentifier there");
+  }
   if (!Has(leaf, NID_ext_key_usage))
     return Broken("bad_eku", "the server certificate has no extendedKeyUsage", leaf, 0,
                   "a TLS server certificate must name serverAuth (CA/B Forum BR 7.1.2.7.10)");
@@ -172,7 +228,6 @@ std::optional<Violation> ServerRules(STACK_OF(X509) * chain) {
   if (any)
     return Broken("bad_eku", "the server certificate carries anyExtendedKeyUsage", leaf, 0,
                   "CA/B Forum BR 7.1.2.7.10 forbids it in a subscriber certificate");
-  X509* anchor = sk_X509_value(chain, n - 1);
   if (n > 1 && (X509_get_extension_flags(anchor) & EXFLAG_SS) && Has(anchor, NID_ext_key_usage))
     return Broken("bad_eku", "the root certificate carries an extendedKeyUsage", anchor, n - 1,
                   "CA/B Forum BR 7.1.2.1 forbids EKU in a root; the root must be replaced");
@@ -203,12 +258,17 @@ std::optional<Violation> ServerRules(STACK_OF(X509) * chain) {
     std::string cn(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len));
     OPENSSL_free(utf8);
     // CA/B Forum BR 7.1.4.3: a CN is a character-for-character copy of a SAN dNSName (A-labels,
-    // never U-labels) or the canonical text of a SAN address. A DNS CN that is simply absent from
-    // the SAN is not refused: RFC 5280 validators ignore the CN beside a SAN, and conformance
-    // suites hold valid chains whose CN is a parent domain of the SAN names.
+    // never U-labels) or the canonical text of a SAN address. Refused here are the CNs that hide
+    // a name: an address in non-canonical text (parsers disagree on "010.0.0.1" or "0xC0A80101"),
+    // a case variant of a SAN name, a Unicode domain. A CN simply absent from the SAN, DNS name or
+    // canonical address, is not refused: RFC 5280 validators ignore the CN beside a SAN, and
+    // conformance suites hold valid chains whose CN is another host (BetterTLS name constraints:
+    // CN 1.1.1.1 beside SAN IP 127.0.0.1) or a parent domain of the SAN names.
     const char* why = nullptr;
-    if (ReadsAsAddress(cn)) {
-      if (addresses.count(cn) == 0) why = "is an address, but not the canonical text (RFC 3986 / RFC 5952) of a SAN address";
+    if (auto text = AddressText(cn)) {
+      if (*text != cn)
+        why = addresses.count(*text) ? "is a SAN address, but not in its canonical text (RFC 3986 / RFC 5952)"
+                                     : "is an address in non-canonical text (RFC 3986 / RFC 5952)";
     } else if (dns.count(cn) == 0) {
       for (const auto& d : dns)
         if (d.size() == cn.size() && std::equal(d.begin(), d.end(), cn.begin(), [](unsigned char a, unsigned char b) {
@@ -244,25 +304,6 @@ std::optional<Violation> StrictRules(STACK_OF(X509) * chain, Purpose purpose) {
       return Broken("bad_policy_constraints", "the policyConstraints extension is not critical", x, d,
                     "RFC 5280 4.2.1.11 requires it to be critical");
   }
-  X509* leaf = sk_X509_value(chain, 0);
-  if (Critical(leaf, NID_subject_alt_name) && X509_NAME_entry_count(X509_get_subject_name(leaf)) > 0)
-    return Broken("critical_san_with_subject", "the SAN is critical although the subject is not empty", leaf, 0,
-                  "RFC 5280 4.2.1.6 / CA/B Forum BR 7.1.2.7.12: critical only for an empty subject");
-  // CA/B Forum BR 7.1.2.1.3: a root's AKI, when present, is its own keyIdentifier and nothing else.
-  X509* anchor = sk_X509_value(chain, n - 1);
-  bool root = X509_NAME_cmp(X509_get_subject_name(anchor), X509_get_issuer_name(anchor)) == 0;
-  if (n > 1 && root && Has(anchor, NID_authority_key_identifier)) {
-    const ASN1_OCTET_STRING* kid = X509_get0_authority_key_id(anchor);
-    const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(anchor);
-    const char* what = nullptr;
-    if (!kid) what = "has no keyIdentifier";
-    else if (X509_get0_authority_issuer(anchor) || X509_get0_authority_serial(anchor))
-      what = "carries authorityCertIssuer/authorityCertSerialNumber";
-    else if (ski && ASN1_OCTET_STRING_cmp(kid, ski) != 0) what = "names a keyIdentifier other than the root's own SKI";
-    if (what)
-      return Broken("bad_aki", std::string("the root's authorityKeyIdentifier ") + what, anchor, n - 1,
-                    "CA/B Forum BR 7.1.2.1.3 allows only the root's own keyIdentifier there");
-  }
   if (purpose == Purpose::kServer) return ServerRules(chain);
   return std::nullopt;
 }
@@ -286,6 +327,35 @@ bool IsHostName(const std::string& name, bool allow_wildcard) {
     start = dot + 1;
     first = false;
   }
+}
+
+bool IsMailbox(const std::string& s) {
+  auto atext = [](unsigned char c) { return std::isalnum(c) || (c != 0 && std::strchr("!#$%&'*+-/=?^_`{|}~", c)); };
+  std::size_t i = 0;
+  if (!s.empty() && s[0] == '"') {  // Quoted-string: qtextSMTP or quoted-pair, printable ASCII
+    for (i = 1; i < s.size() && s[i] != '"'; ++i) {
+      unsigned char c = s[i];
+      if (c == '\\') c = (++i < s.size()) ? s[i] : 0;
+      if (c < 32 || c > 126) return false;
+    }
+    if (i >= s.size()) return false;
+    ++i;  // the closing quote
+  } else {  // Dot-string: atoms of atext joined by single dots
+    bool atom = false;
+    for (; i < s.size() && s[i] != '@'; ++i) {
+      if (s[i] == '.') {
+        if (!atom) return false;
+        atom = false;
+      } else if (atext(s[i])) {
+        atom = true;
+      } else {
+        return false;
+      }
+    }
+    if (!atom) return false;
+  }
+  if (i > 64 || i >= s.size() || s[i] != '@') return false;  // RFC 5321 4.5.3.1.1: local part <= 64
+  return IsHostName(s.substr(i + 1), false);
 }
 
 std::string CanonicalAddress(const unsigned char* bytes, int len) {

@@ -3,14 +3,15 @@
 //
 // What: two groups, each rule with a stable reason code (listed in pki.h and certs/README.md):
 //   * RFC 5280 rules OpenSSL 3.0 does not enforce (both profiles): serial numbers (positive, at most
-//     20 octets), dNSName syntax in the leaf's SAN, name-constraints syntax and placement, a
-//     decodable AIA, CRLs with a CRL number;
-//   * strict-profile (CA/Browser Forum / webpki) rules: RSA modulus sizes (DSA is refused with the
-//     weak keys in validate.cpp), policyConstraints criticality (PKITS has non-critical ones), a
-//     critical SAN beside a subject, the AKI of the trust anchor and, for Purpose::kServer only,
-//     the server-certificate rules (EKU present, not critical, no anyExtendedKeyUsage, no EKU on
-//     the root; an address, case-variant or Unicode CN must be an exact SAN copy; no wildcard on a
-//     public suffix). A smart-card client certificate (kClient) is not a web server's and keeps
+//     20 octets), the syntax of the leaf's SAN names (dNSName, rfc822Name, iPAddress),
+//     name-constraints syntax and placement, a decodable AIA, CRLs with a CRL number;
+//   * strict-profile rules for every purpose: RSA modulus sizes (DSA is refused with the weak keys
+//     in validate.cpp), policyConstraints criticality (PKITS has non-critical ones);
+//   * strict-profile, Purpose::kServer only: the CA/Browser Forum (webpki) server-certificate
+//     rules (EKU present, not critical, no anyExtendedKeyUsage, no EKU on the root; a CN that is
+//     an address in non-canonical text, a case variant or a Unicode form of a SAN name; no
+//     wildcard on a public suffix; no critical SAN beside a subject; the root's AKI only its own
+//     keyIdentifier). A smart-card client certificate (kClient) is not a web server's and keeps
 //     the rules that make sense for it; see certs/README.md for the split.
 // Input: the chain OpenSSL built, leaf first, trust anchor last; CRLs that were supplied.
 // Failure: the first rule broken, as a Violation (code, human reason naming the certificate, depth);
@@ -42,6 +43,9 @@ std::optional<Violation> CheckCrls(STACK_OF(X509) * chain, const std::vector<X50
 // RFC 1034 preferred name syntax (LDH labels of 1..63, at most 253 characters); a leftmost "*"
 // label only when allow_wildcard.
 bool IsHostName(const std::string& name, bool allow_wildcard);
+// RFC 5321 4.1.2 Mailbox: a Dot-string of atext atoms or a Quoted-string (local part <= 64
+// characters), "@", and a host name (address literals are not accepted).
+bool IsMailbox(const std::string& name);
 // The canonical text of an address SAN: dotted decimal (RFC 3986) or RFC 5952 IPv6; "" otherwise.
 std::string CanonicalAddress(const unsigned char* bytes, int len);
 

@@ -964,7 +964,8 @@ Result<ValidationResult> Validator::Validate(std::string_view leaf_bytes,
   // Alternative paths: only worth it when the failure can depend on the path chosen.
   static const std::set<std::string> kLeafOnly = {"name_mismatch",  "cn_only_name",  "bad_eku",
                                                   "bad_key_usage",  "ca_leaf",       "cn_not_in_san",
-                                                  "bad_dns_name",   "critical_san_with_subject",
+                                                  "bad_dns_name",   "bad_email_name",
+                                                  "bad_ip_address", "critical_san_with_subject",
                                                   "wildcard_public_suffix"};
   bool try_alternatives = !(failure->depth == 0 && kLeafOnly.count(failure->code)) &&
                           !(failure->depth == 0 && (failure->code == "expired" || failure->code == "not_yet_valid"));

@@ -12,6 +12,7 @@
 
 #include "cert_forge.h"
 #include "pki/pki.h"
+#include "pki/rules.h"
 #include "support/test_support.h"
 
 namespace forge = veridge::testing::forge;
@@ -129,6 +130,70 @@ TEST_CASE("name constraints: without any SAN the CN is still checked as a legacy
   ExpectCode(Verify(leaf, {&root}, {&ica}), "name_constraints");
 }
 
+TEST_CASE("name constraints x subject CN x SAN: the SAN decides, a CN beside a SAN never does") {
+  // Every combination of a subject CN (none, a host inside or outside the DNS tree, an address
+  // inside or outside the range), a SAN (one or two names, inside or outside), and four kinds of
+  // constraints, validated for a TLS server. Expected from RFC 5280 4.2.1.10 / RFC 9525: valid
+  // exactly when the requested name is in the SAN and every SAN name satisfies the constraints.
+  struct Name {
+    const char* text;
+    bool dns;
+    bool inside;
+  };
+  const Name in_host{"host.permitted.test", true, true}, out_host{"host.other.test", true, false};
+  const Name in_ip{"192.0.2.7", false, true}, out_ip{"198.51.100.7", false, false};
+  const std::vector<const Name*> cns = {nullptr, &in_host, &out_host, &in_ip, &out_ip};
+  const std::vector<std::vector<const Name*>> sans = {{&in_host},          {&out_host},         {&in_ip},
+                                                      {&out_ip},           {&in_host, &in_ip},  {&in_host, &out_ip},
+                                                      {&out_host, &in_ip}, {&in_ip, &out_host}};
+  struct Constraints {
+    const char* nc;
+    bool dns_out_ok;  // may a name outside the tree / range appear?
+    bool ip_out_ok;
+  };
+  const std::vector<Constraints> ncs = {
+      {"critical,permitted;DNS:permitted.test,permitted;IP:192.0.2.0/255.255.255.0", false, false},
+      {"critical,excluded;DNS:other.test,excluded;IP:198.51.100.0/255.255.255.0", false, false},
+      {"critical,permitted;DNS:permitted.test", false, true},
+      {"critical,permitted;IP:192.0.2.0/255.255.255.0", true, false},
+  };
+  Cert root = Root();
+  int cases = 0, valid = 0;
+  for (const auto& c : ncs) {
+    Cert ica = Ca(root, "Matrix CA", {{"nameConstraints", c.nc}});
+    for (const Name* cn : cns) {
+      for (const auto& names : sans) {
+        std::string san;
+        bool has_in_host = false, has_in_ip = false, allowed = true;
+        for (const Name* n : names) {
+          san += std::string(san.empty() ? "" : ",") + (n->dns ? "DNS:" : "IP:") + n->text;
+          has_in_host |= n == &in_host;
+          has_in_ip |= n == &in_ip;
+          allowed &= n->inside || (n->dns ? c.dns_out_ok : c.ip_out_ok);
+        }
+        Spec spec = Named(cn ? cn->text : "no CN", forge::ServerExt(san));
+        if (!cn) spec.subject.pop_back();  // the organisation only: a subject without a CN
+        Cert leaf = forge::Issue(spec, &ica);
+        // The peer asks for the host when the SAN names it, else for the address, else for the host.
+        bool ask_ip = !has_in_host && has_in_ip;
+        auto r = Verify(leaf, {&root}, {&ica}, [&](ValidationOptions& o) {
+          if (ask_ip) o.ip_addresses = {in_ip.text};
+          else o.dns_names = {in_host.text};
+        });
+        bool expect = allowed && (has_in_host || has_in_ip);
+        INFO("constraints " << c.nc << "; CN " << (cn ? cn->text : "(none)") << "; SAN " << san << " -> " << r.code
+                            << ": " << r.reason);
+        CHECK(r.valid == expect);
+        if (!allowed) CHECK(r.code == "name_constraints");
+        ++cases;
+        valid += r.valid ? 1 : 0;
+      }
+    }
+  }
+  CHECK(cases == 160);
+  CHECK(valid == 75);
+}
+
 // ---- kind 5: pathological inputs end in a verdict --------------------------------------------
 
 TEST_CASE("pathological: a cycle of two distinct CAs with a max depth of 255 is a clean failure") {
@@ -208,7 +273,7 @@ Cert LeafSpec(const Cert& issuer, Spec s) { return forge::Issue(std::move(s), &i
 void Rfc5280(ValidationOptions& o) { o.profile = veridge::pki::Profile::kRfc5280; }
 }  // namespace
 
-TEST_CASE("bad_serial: a zero serial and a 21-octet serial are refused, 20 octets pass") {
+TEST_CASE("bad_serial: a zero, a negative and a 21-octet serial are refused, 20 octets pass") {
   Cert root = Root();
   Spec s = Named("serial.example.com", forge::ServerExt("DNS:serial.example.com"));
   s.serial_hex = "00";
@@ -218,6 +283,9 @@ TEST_CASE("bad_serial: a zero serial and a 21-octet serial are refused, 20 octet
   ExpectCode(Verify(LeafSpec(root, s), {&root}, {}), "bad_serial");
   s.serial_hex = "7f" + std::string(38, 'a');  // 20 octets, high bit clear
   ExpectValid(Verify(LeafSpec(root, s), {&root}, {}));
+  s.serial_hex = "-2a";  // a negative INTEGER
+  ExpectCode(Verify(LeafSpec(root, s), {&root}, {}), "bad_serial");
+  ExpectCode(Verify(LeafSpec(root, s), {&root}, {}, Rfc5280), "bad_serial");
 }
 
 TEST_CASE("bad_dns_name: an underscore in a SAN dNSName is refused") {
@@ -225,6 +293,63 @@ TEST_CASE("bad_dns_name: an underscore in a SAN dNSName is refused") {
   ExpectCode(Verify(Leaf(root, "my_host.example.com", "DNS:my_host.example.com"), {&root}, {}), "bad_dns_name");
   ExpectCode(Verify(Leaf(root, "Host", "DNS:my_host.example.com"), {&root}, {}, Rfc5280), "bad_dns_name");
   ExpectValid(Verify(Leaf(root, "my-host.example.com", "DNS:my-host.example.com"), {&root}, {}));
+}
+
+namespace {
+// A smart-card style leaf (clientAuth) with the given SAN, validated for the client purpose.
+Cert CardLeaf(const Cert& issuer, const std::string& cn, const std::string& san) {
+  auto ext = forge::ServerExt(san);
+  ext[2] = {"extendedKeyUsage", "clientAuth"};
+  return forge::Issue(Named(cn, ext), &issuer);
+}
+void Client(ValidationOptions& o) { o.purpose = Purpose::kClient; }
+}  // namespace
+
+TEST_CASE("bad_email_name: a SAN rfc822Name that is not a mailbox, even where a constraint permits it") {
+  Cert root = Root();
+  // OpenSSL reads "invalid@address@example.com" as a mailbox at example.com, which an e-mail
+  // constraint on example.com then permits.
+  Cert ica = Ca(root, "Mail Constrained CA", {{"nameConstraints", "critical,permitted;email:example.com"}});
+  Cert bad = CardLeaf(ica, "Card Holder", "email:good@example.com,email:invalid@address@example.com");
+  ExpectCode(Verify(bad, {&root}, {&ica}, [](ValidationOptions& o) {
+               o.purpose = Purpose::kClient;
+               o.emails = {"good@example.com"};
+             }),
+             "bad_email_name");
+  ExpectCode(Verify(bad, {&root}, {&ica}, [](ValidationOptions& o) {
+               Rfc5280(o);
+               Client(o);
+             }),
+             "bad_email_name");
+  for (const char* s : {"email:@example.com", "email:a..b@example.com", "email:a b@example.com", "email:alice",
+                        "email:alice@exa_mple.com", "email:.alice@example.com"}) {
+    INFO(s);
+    ExpectCode(Verify(CardLeaf(root, "Card Holder", s), {&root}, {}, Client), "bad_email_name");
+  }
+  // atext includes '*', '+', '/', '='; a quoted local part may hold what a dot-string may not.
+  for (const char* s : {"email:*@example.com", "email:user*@example.com", "email:first.last+tag@example.com",
+                        "email:\"a..b\"@example.com"}) {
+    INFO(s);
+    ExpectValid(Verify(CardLeaf(ica, "Card Holder", s), {&root}, {&ica}, Client));
+  }
+  CHECK(veridge::pki::rules::IsMailbox("\"a\\\"b\"@example.com"));  // an escaped quote
+  CHECK_FALSE(veridge::pki::rules::IsMailbox("\"unterminated@example.com"));
+  CHECK_FALSE(veridge::pki::rules::IsMailbox(std::string(65, 'a') + "@example.com"));
+  CHECK(veridge::pki::rules::IsMailbox(std::string(64, 'a') + "@example.com"));
+  CHECK_FALSE(veridge::pki::rules::IsMailbox(std::string("a\0b@example.com", 15)));
+}
+
+TEST_CASE("bad_ip_address: a SAN iPAddress that is not 4 or 16 octets (a range written as an address)") {
+  Cert root = Root();
+  // SAN { iPAddress 192.0.2.0 255.255.255.0 }: 8 octets, a name-constraint range, not an address.
+  const std::string range_san = "DER:30:0a:87:08:c0:00:02:00:ff:ff:ff:00";
+  ExpectCode(Verify(CardLeaf(root, "Range Holder", range_san), {&root}, {}, Client), "bad_ip_address");
+  ExpectCode(Verify(Leaf(root, "Range Host", range_san), {&root}, {}, Rfc5280), "bad_ip_address");
+  // Under an address constraint OpenSSL refuses it first; either way the chain is not valid.
+  Cert ica = Ca(root, "IP Constrained CA", {{"nameConstraints", "critical,permitted;IP:192.0.2.0/255.255.255.0"}});
+  auto r = Verify(Leaf(ica, "Range Host", range_san), {&root}, {&ica});
+  CHECK_FALSE(r.valid);
+  ExpectValid(Verify(Leaf(ica, "Address Host", "IP:192.0.2.1"), {&root}, {&ica}));
 }
 
 TEST_CASE("bad_name_constraints: leading period, invalid names, empty, and constraints in a leaf") {
@@ -241,6 +366,28 @@ TEST_CASE("bad_name_constraints: leading period, invalid names, empty, and const
              "bad_name_constraints");
   Cert empty = Ca(root, "Empty NC CA", {{"nameConstraints", "critical,DER:30:00"}});
   ExpectCode(Verify(Leaf(empty, "a.example.com", "DNS:a.example.com"), {&root}, {&empty}), "bad_name_constraints");
+  // Both subtrees present as empty sequences: [0] {} [1] {}.
+  Cert empty_seqs = Ca(root, "Empty Subtrees CA", {{"nameConstraints", "critical,DER:30:04:a0:00:a1:00"}});
+  ExpectCode(Verify(Leaf(empty_seqs, "a.example.com", "DNS:a.example.com"), {&root}, {&empty_seqs}),
+             "bad_name_constraints");
+  // Each malformed base sits beside a good one that permits the leaf, so OpenSSL passes the path
+  // and only the syntax rule can refuse it.
+  Cert wildcard = Ca(root, "Wildcard NC CA",
+                     {{"nameConstraints", "critical,permitted;DNS:example.com,permitted;DNS:*.example.com"}});
+  ExpectCode(Verify(Leaf(wildcard, "a.example.com", "DNS:a.example.com"), {&root}, {&wildcard}),
+             "bad_name_constraints");
+  Cert two_ats = Ca(root, "Two At CA", {{"nameConstraints",
+                                         "critical,permitted;email:example.com,permitted;email:invalid@invalid@example.com"}});
+  ExpectCode(Verify(CardLeaf(two_ats, "Card Holder", "email:a@example.com"), {&root}, {&two_ats}, Client),
+             "bad_name_constraints");
+  // iPAddress constraints: 4 octets (an address, not a range), and a mask that is not a prefix
+  // (255.0.255.0). The leaf has only a DNS name, so OpenSSL never compares against them.
+  for (const char* der : {"critical,DER:30:0a:a0:08:30:06:87:04:7f:00:00:01",
+                          "critical,DER:30:0e:a0:0c:30:0a:87:08:c0:00:02:00:ff:00:ff:00"}) {
+    INFO(der);
+    Cert ip = Ca(root, "Bad IP NC CA", {{"nameConstraints", der}});
+    ExpectCode(Verify(Leaf(ip, "a.example.com", "DNS:a.example.com"), {&root}, {&ip}), "bad_name_constraints");
+  }
   auto ext = forge::ServerExt("DNS:a.example.com");
   ext.emplace_back("nameConstraints", "critical,permitted;DNS:example.com");
   ExpectCode(Verify(LeafSpec(root, Named("a.example.com", ext)), {&root}, {}), "bad_name_constraints");
@@ -291,6 +438,21 @@ TEST_CASE("a pathLenConstraint in the leaf is ignored") {
   auto ext = forge::ServerExt("DNS:plen.example.com");
   ext[0] = {"basicConstraints", "critical,CA:FALSE,pathlen:0"};
   ExpectValid(Verify(LeafSpec(root, Named("plen.example.com", ext)), {&root}, {}));
+  ExpectValid(Verify(LeafSpec(root, Named("plen.example.com", ext)), {&root}, {}, Rfc5280));
+}
+
+TEST_CASE("a CA as the last certificate under a pathlen:0 CA: valid under rfc5280, ca_leaf under strict") {
+  // RFC 5280 4.2.1.9: the last certificate is not an intermediate, so a pathlen:0 CA may certify
+  // another CA that ends the path. The strict profile refuses any CA as the leaf (issue 13).
+  Cert root = Root();
+  Cert first = forge::Issue(Named("First PathLen CA", forge::CaExt(false, "critical,CA:TRUE,pathlen:0")), &root);
+  Cert second = forge::Issue(Named("Second PathLen CA", forge::CaExt(false, "critical,CA:TRUE,pathlen:0")), &first);
+  ExpectValid(Verify(second, {&root}, {&first}, [](ValidationOptions& o) {
+    o.profile = veridge::pki::Profile::kRfc5280;
+    o.purpose = Purpose::kAny;
+  }));
+  for (auto purpose : {Purpose::kAny, Purpose::kClient, Purpose::kServer})
+    ExpectCode(Verify(second, {&root}, {&first}, [purpose](ValidationOptions& o) { o.purpose = purpose; }), "ca_leaf");
 }
 
 // ---- strict profile (all purposes) -----------------------------------------------------------
@@ -306,15 +468,17 @@ TEST_CASE("unsupported_key: DSA keys and RSA moduli that are not a multiple of 8
   ExpectCode(Verify(LeafSpec(root, dsa), {&root}, {}), "unsupported_key");
 }
 
-TEST_CASE("critical_san_with_subject: a critical SAN is only for an empty subject") {
+TEST_CASE("critical_san_with_subject: a server certificate's critical SAN is only for an empty subject") {
   Cert root = Root();
   ExpectCode(Verify(Leaf(root, "crit.example.com", "critical,DNS:crit.example.com"), {&root}, {}),
              "critical_san_with_subject");
   ExpectValid(Verify(Leaf(root, "", "critical,DNS:crit.example.com"), {&root}, {}));
   ExpectValid(Verify(Leaf(root, "crit.example.com", "critical,DNS:crit.example.com"), {&root}, {}, Rfc5280));
+  // A server-certificate rule (CA/B BR; RFC 5280 only says SHOULD): a card is not refused for it.
+  ExpectValid(Verify(CardLeaf(root, "Card Holder", "critical,email:holder@example.com"), {&root}, {}, Client));
 }
 
-TEST_CASE("bad_aki: a root AKI without keyIdentifier, with issuer and serial, or naming another key") {
+TEST_CASE("bad_aki (server): a root AKI without keyIdentifier, with issuer and serial, or naming another key") {
   Cert root = Root("AKI Root", {{"authorityKeyIdentifier", "DER:30:00"}});
   Cert leaf = Leaf(root, "aki.example.com", "DNS:aki.example.com");
   ExpectCode(Verify(leaf, {&root}, {}), "bad_aki");
@@ -326,6 +490,10 @@ TEST_CASE("bad_aki: a root AKI without keyIdentifier, with issuer and serial, or
   ExpectCode(Verify(Leaf(other_key, "aki.example.com", "DNS:aki.example.com"), {&other_key}, {}), "bad_aki");
   Cert own_key = Root("AKI Own Root", {{"authorityKeyIdentifier", "keyid:always"}});
   ExpectValid(Verify(Leaf(own_key, "aki.example.com", "DNS:aki.example.com"), {&own_key}, {}));
+  // A web PKI root rule: a corporate or eID root with issuer and serial in its AKI (as older
+  // Microsoft CAs write it) still anchors smart cards.
+  ExpectValid(Verify(CardLeaf(with_issuer, "Card Holder", "email:holder@example.com"), {&with_issuer}, {}, Client));
+  ExpectValid(Verify(CardLeaf(root, "Card Holder", "email:holder@example.com"), {&root}, {}, Client));
 }
 
 TEST_CASE("ca_leaf: basicConstraints CA=TRUE in the leaf, even without keyCertSign") {
@@ -347,6 +515,7 @@ TEST_CASE("cn_not_in_san: an address CN in non-canonical text, a case variant, a
       {"2001:DB8::1", "IP:2001:db8::1"},                           // IPv6 upper case
       {"2001:0db8:0000:0000:0000:0000:0000:0001", "IP:2001:db8::1"},  // IPv6 uncompressed
       {"2001:db8:0:0:1:0:0:1", "IP:2001:db8::1:0:0:1"},            // IPv6 not RFC 5952
+      {"010.0.0.1", "DNS:example.com"},                            // octal-looking, no SAN address
   };
   for (const auto& [cn, san] : mismatches) {
     INFO(cn << " vs " << san);
@@ -361,6 +530,12 @@ TEST_CASE("cn_not_in_san: an address CN in non-canonical text, a case variant, a
   ExpectValid(Verify(Leaf(root, "example.com", "DNS:foo.bar.example.com"), {&root}, {}));
   ExpectValid(Verify(Leaf(root, "example.com", "IP:127.0.0.1"), {&root}, {}));
   ExpectValid(Verify(Leaf(root, "1 Main Street", "DNS:example.com"), {&root}, {}));
+  ExpectValid(Verify(Leaf(root, "12345", "DNS:example.com"), {&root}, {}));  // a number, not an address
+  // Nor an address CN in canonical text that is simply absent from the SAN: another host's
+  // address beside the SAN address, or an address beside a DNS-only SAN.
+  ExpectValid(Verify(Leaf(root, "1.1.1.1", "IP:127.0.0.1"), {&root}, {}));
+  ExpectValid(Verify(Leaf(root, "127.0.0.1", "DNS:test.localhost"), {&root}, {}));
+  ExpectValid(Verify(Leaf(root, "2001:db8::2", "IP:2001:db8::1"), {&root}, {}));
   // A smart card's CN names a person; the client path does not compare it.
   auto ext = forge::ServerExt("DNS:example.com");
   ext[2] = {"extendedKeyUsage", "clientAuth"};
