@@ -33,6 +33,9 @@
 //        not exist yet). A session past expires_at reads as expired. 404 session_not_found.
 //      POST /v1/sessions/{id}/cancel → 200 (the session, state cancelled); 409 invalid_state if
 //        already terminal.
+//      GET /v1/openapi.json → 200, the OpenAPI 3.1 document of this listener's lender routes
+//        (docs/openapi.json, compiled in byte for byte; OpenApiDocument()). tests/app checks that
+//        it names every route of the API listener but /console/api/, and nothing else.
 //    Ids are 1..128 of [A-Za-z0-9._-] else 400 bad_session_id.
 //  * Kiosk routes (kiosk.cpp; AddKioskRoutes, on the kiosk listener only; docs/kiosk-protocol.md
 //    is the contract with the page):
@@ -113,6 +116,9 @@ struct SessionApiOptions {
   ReferenceCheck check_reference;         // empty: creation answers 503
   const Clock* clock = nullptr;           // nullptr: the system clock
 };
+
+// docs/openapi.json as it was when this binary was built.
+std::string_view OpenApiDocument();
 
 // Adds the /v1 routes. Code route_invalid only on a programming error.
 Status AddV1Routes(net::Router& router, store::Store& store, SessionApiOptions options = {});

@@ -190,8 +190,13 @@ Status AddV1Routes(net::Router& router, store::Store& store, SessionApiOptions o
                                       true}));
   VERIDGE_RETURN_IF_ERROR(router.Add({net::Method::kGet, "/v1/sessions/{id}", "a session's state and, once completed, its result (bearer token)",
                                       RequireBearer(store, [api](const net::Request& r, const Principal&) { return api->Get(r); })}));
-  return router.Add({net::Method::kPost, "/v1/sessions/{id}/cancel", "cancel a session that has not ended (bearer token)",
-                     RequireBearer(store, [api](const net::Request& r, const Principal& p) { return api->Cancel(r, p); }), true});
+  VERIDGE_RETURN_IF_ERROR(router.Add({net::Method::kPost, "/v1/sessions/{id}/cancel", "cancel a session that has not ended (bearer token)",
+                                      RequireBearer(store, [api](const net::Request& r, const Principal& p) { return api->Cancel(r, p); }),
+                                      true}));
+  return router.Add({net::Method::kGet, "/v1/openapi.json", "the OpenAPI 3.1 document of this API (bearer token)",
+                     RequireBearer(store, [](const net::Request&, const Principal&) {
+                       return net::Response::Json(200, std::string(OpenApiDocument()));
+                     })});
 }
 
 }  // namespace veridge::api

@@ -471,6 +471,14 @@ TEST_CASE("serve: /v1 needs a bearer token made by veridge token, and none, wron
   REQUIRE(good.ok());
   CHECK(good->status == 404);
   CHECK(code(good) == "session_not_found");
+  // The OpenAPI document, over real TLS, for a token holder only.
+  auto spec = Https(s, d.api_port(), "GET", "/v1/openapi.json", "", token);
+  REQUIRE(spec.ok());
+  CHECK(spec->status == 200);
+  CHECK(json::parse(spec->body)["openapi"] == "3.1.0");
+  auto spec_anon = Https(s, d.api_port(), "GET", "/v1/openapi.json");
+  REQUIRE(spec_anon.ok());
+  CHECK(spec_anon->status == 401);
   // The kiosk listener has no /v1 at all.
   auto kiosk = RawRequest(d.kiosk_port(), "GET", "/v1/sessions/ses-1", "", "Authorization: Bearer " + token + "\r\n");
   REQUIRE(kiosk);
