@@ -1,4 +1,5 @@
 #include "api/api.h"
+#include "api/internal.h"
 
 #include <sys/random.h>
 
@@ -6,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "common/hex.h"
 #include "common/log.h"
@@ -23,20 +25,6 @@ bool SafeName(const std::string& s, std::size_t max) {
   });
 }
 
-Result<std::string> RandomHex(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  std::size_t got = 0;
-  while (got < bytes) {
-    ssize_t n = ::getrandom(raw.data() + got, bytes - got, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Status::Unavailable("randomness_unavailable", "the kernel CSPRNG (getrandom) failed; no token was made");
-    got += static_cast<std::size_t>(n);
-  }
-  std::string hex = ToHex(raw.data(), raw.size());
-  std::fill(raw.begin(), raw.end(), '\0');
-  return hex;
-}
-
 net::Response Unauthorized(const Status& st) {
   const bool invalid = st.code() == "invalid_token";
   net::Response r = net::Response::Error(401, st.code(), st.message());
@@ -45,6 +33,33 @@ net::Response Unauthorized(const Status& st) {
 }
 
 }  // namespace
+
+Result<std::string> RandomHex(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  std::size_t got = 0;
+  while (got < bytes) {
+    ssize_t n = ::getrandom(raw.data() + got, bytes - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::Unavailable("randomness_unavailable", "the kernel CSPRNG (getrandom) failed");
+    got += static_cast<std::size_t>(n);
+  }
+  std::string hex = ToHex(raw.data(), raw.size());
+  std::fill(raw.begin(), raw.end(), '\0');
+  return hex;
+}
+
+bool SafeId(const std::string& s, std::size_t max, const char* extra) {
+  return !s.empty() && s.size() <= max && std::all_of(s.begin(), s.end(), [extra](unsigned char c) {
+    return std::isalnum(c) || std::strchr(extra, c) != nullptr;
+  });
+}
+
+net::Response Err(int status, const std::string& code, const std::string& message) { return net::Response::Error(status, code, message); }
+
+net::Response StoreTrouble(const std::string& what, const Status& st) {
+  spdlog::error("api: {}: {}", what, st.ToString());
+  return Err(503, "unavailable", "the store is not available; retry later");
+}
 
 std::string TokenHash(std::string_view token) { return Sha256Hex(token); }
 

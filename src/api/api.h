@@ -1,4 +1,5 @@
-// api/api.h — the lender/staff API: bearer API tokens and the /v1 routes.
+// api/api.h — the lender/staff API: bearer API tokens and the /v1 routes; the kiosk page's
+// /kiosk/v1 session routes (code, session, consent).
 //
 // Contract
 //  * Tokens: "vrg_" + 64 hex digits (256 bits from the kernel CSPRNG, getrandom(2)). Only the
@@ -32,15 +33,44 @@
 //        not exist yet). A session past expires_at reads as expired. 404 session_not_found.
 //      POST /v1/sessions/{id}/cancel → 200 (the session, state cancelled); 409 invalid_state if
 //        already terminal.
+//      GET /v1/openapi.json → 200, the OpenAPI 3.1 document of this listener's lender routes
+//        (docs/openapi.json, compiled in byte for byte; OpenApiDocument()). tests/app checks that
+//        it names every route of the API listener but /console/api/, and nothing else.
 //    Ids are 1..128 of [A-Za-z0-9._-] else 400 bad_session_id.
+//  * Kiosk routes (kiosk.cpp; AddKioskRoutes, on the kiosk listener only; docs/kiosk-protocol.md
+//    is the contract with the page):
+//      POST /kiosk/v1/code {"code":"<6 digits>"} claims the live session holding that code and
+//        binds it to a new kiosk token ("vks_" + 64 hex, 256 bits from getrandom; only its
+//        SHA-256 is stored, with the session): 200 {"session":{...},"kiosk_token"} and
+//        Set-Cookie veridge_kiosk (HttpOnly, SameSite=Strict, Path=/kiosk, Max-Age = time left).
+//        Refusals: 400 bad_request | unknown_field, 404 unknown_code, 409 already_claimed,
+//        410 session_expired | session_closed. Brute force: the Nth refused code (N =
+//        max_code_failures, 5) within code_window (60 s) locks code entry on the listener for
+//        code_lock (60 s): meanwhile every claim, right or wrong, is 429 too_many_attempts with
+//        Retry-After, and the code is not even looked up. Claims are serialised, so parallel
+//        guesses cannot slip past the count.
+//      GET /kiosk/v1/sessions/{id} → 200 {"id","state","locale","factors","expires_at" (RFC 3339
+//        UTC),"attempt","max_attempts"}: the token (Authorization: Bearer or the cookie) must be
+//        the one bound to this session, else 401 unauthorized (also for an unknown id).
+//      POST /kiosk/v1/sessions/{id}/consent {"accepted","locale","consent_version"}: the token
+//        only from Authorization: Bearer (a cookie alone is 401: another page on this machine
+//        can make the browser send the cookie, never the header). Stored with the session and
+//        audited by the store (session.consent); accepted → capturing, declined → cancelled.
+//        409 invalid_state unless claimed; 410 session_expired | session_closed once terminal.
+//    Every kiosk POST: Content-Type application/json (else 415), body at most 1 KiB (else
+//    413), unknown fields refused, an Origin header (when sent) must be this listener's own
+//    origin (else 403 forbidden_origin). Codes and tokens are never logged or echoed back
+//    (the token only in the one answer that issues it).
 //  * Thread-safety: functions are reentrant; the store serialises its own calls. Handlers returned
 //    here hold a reference to the store, which must outlive the server.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -87,7 +117,27 @@ struct SessionApiOptions {
   const Clock* clock = nullptr;           // nullptr: the system clock
 };
 
+// docs/openapi.json as it was when this binary was built.
+std::string_view OpenApiDocument();
+
 // Adds the /v1 routes. Code route_invalid only on a programming error.
 Status AddV1Routes(net::Router& router, store::Store& store, SessionApiOptions options = {});
+
+struct KioskApiOptions {
+  int max_attempts = 3;                     // [sessions].max_attempts (shown to the page)
+  int max_code_failures = 5;                // refused codes within code_window that lock code entry
+  std::chrono::seconds code_window{60};
+  std::chrono::seconds code_lock{60};
+  std::vector<std::string> locales = {"zh-CN", "en"};             // consent locales accepted
+  std::vector<std::string> consent_versions = {"2026-12-v1"};     // consent texts this build shows
+  const Clock* clock = nullptr;             // nullptr: the system clock
+};
+
+// The name of the kiosk token cookie.
+inline constexpr const char* kKioskCookie = "veridge_kiosk";
+
+// Adds the /kiosk/v1 session routes (code, session, consent). Code route_invalid only on a
+// programming error. The routes share one code-entry lock (per call of this function).
+Status AddKioskRoutes(net::Router& router, store::Store& store, KioskApiOptions options = {});
 
 }  // namespace veridge::api

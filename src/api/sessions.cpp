@@ -1,6 +1,4 @@
 // api/sessions.cpp — the lender's session routes of /v1 (contract in api/api.h, "Routes").
-#include <sys/random.h>
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -8,6 +6,7 @@
 #include <set>
 
 #include "api/api.h"
+#include "api/internal.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "common/base64.h"
@@ -23,29 +22,10 @@ constexpr std::size_t kMaxIdempotencyKeyBytes = 128;
 // base64 of the largest reference image, plus slack for line breaks some encoders add.
 constexpr std::size_t kMaxReferenceBase64Bytes = (store::kMaxReferenceImageBytes + 2) / 3 * 4 + 4096;
 
-bool SafeId(const std::string& s, std::size_t max, const char* extra = "._-") {
-  return !s.empty() && s.size() <= max && std::all_of(s.begin(), s.end(), [extra](unsigned char c) {
-    return std::isalnum(c) || std::strchr(extra, c) != nullptr;
-  });
-}
-
-net::Response Err(int status, const std::string& code, const std::string& message) { return net::Response::Error(status, code, message); }
-
-net::Response StoreTrouble(const std::string& what, const Status& st) {
-  spdlog::error("api: {}: {}", what, st.ToString());
-  return Err(503, "unavailable", "the store is not available; retry later");
-}
-
 Result<std::string> NewSessionId() {
-  unsigned char raw[16];
-  std::size_t got = 0;
-  while (got < sizeof raw) {
-    ssize_t n = ::getrandom(raw + got, sizeof raw - got, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Status::Unavailable("randomness_unavailable", "the kernel CSPRNG (getrandom) failed");
-    got += static_cast<std::size_t>(n);
-  }
-  return "ses_" + ToHex(raw, sizeof raw);
+  auto hex = RandomHex(16);
+  if (!hex.ok()) return hex.status();
+  return "ses_" + *hex;
 }
 
 // Stored JSON text as a value; null if it does not parse (never the parser's "discarded" marker).
@@ -210,8 +190,13 @@ Status AddV1Routes(net::Router& router, store::Store& store, SessionApiOptions o
                                       true}));
   VERIDGE_RETURN_IF_ERROR(router.Add({net::Method::kGet, "/v1/sessions/{id}", "a session's state and, once completed, its result (bearer token)",
                                       RequireBearer(store, [api](const net::Request& r, const Principal&) { return api->Get(r); })}));
-  return router.Add({net::Method::kPost, "/v1/sessions/{id}/cancel", "cancel a session that has not ended (bearer token)",
-                     RequireBearer(store, [api](const net::Request& r, const Principal& p) { return api->Cancel(r, p); }), true});
+  VERIDGE_RETURN_IF_ERROR(router.Add({net::Method::kPost, "/v1/sessions/{id}/cancel", "cancel a session that has not ended (bearer token)",
+                                      RequireBearer(store, [api](const net::Request& r, const Principal& p) { return api->Cancel(r, p); }),
+                                      true}));
+  return router.Add({net::Method::kGet, "/v1/openapi.json", "the OpenAPI 3.1 document of this API (bearer token)",
+                     RequireBearer(store, [](const net::Request&, const Principal&) {
+                       return net::Response::Json(200, std::string(OpenApiDocument()));
+                     })});
 }
 
 }  // namespace veridge::api

@@ -259,6 +259,15 @@ std::shared_ptr<net::Router> KioskRoutes(std::shared_ptr<const ServeState> state
   };
   Status p = r->Add({net::Method::kGet, "/kiosk/v1/preview.mjpg", "the camera preview, multipart/x-mixed-replace JPEG (kiosk only)", preview});
   if (!p.ok()) throw std::logic_error("preview route: " + p.ToString());
+  // The applicant's session: code entry, the claimed session, consent (api/api.h, kiosk routes).
+  if (state->store) {
+    api::KioskApiOptions k;
+    k.max_attempts = state->sessions.max_attempts;
+    k.locales = state->kiosk_page.locales;
+    k.clock = state->sessions.clock;
+    Status ks = api::AddKioskRoutes(*r, *state->store, k);
+    if (!ks.ok()) throw std::logic_error("kiosk session routes: " + ks.ToString());
+  }
   return r;
 }
 

@@ -7,8 +7,9 @@
 //    (config/veridge.example.toml); anything out of range or of the wrong type is config_invalid.
 //    kiosk_listen must be a loopback address; api_listen needs tls_cert and tls_key.
 //  * Kiosk listener: the kiosk page (/, /kiosk/, /kiosk/assets/*, /kiosk/config.json; see
-//    app/kiosk_assets.h) and the camera preview (/kiosk/v1/preview.mjpg; app/preview.h) besides
-//    /healthz and /readyz. The preview is on the kiosk listener only.
+//    app/kiosk_assets.h), the camera preview (/kiosk/v1/preview.mjpg; app/preview.h) and, with a
+//    store, the applicant's session routes (/kiosk/v1/code, /kiosk/v1/sessions/{id}[/consent];
+//    api/api.h) besides /healthz and /readyz. Those are on the kiosk listener only.
 //  * [camera]: source (a /dev/video* device or a video file played in a loop; unset = no camera,
 //    and /readyz says camera:false), width, height, fps, ring_frames, frozen_after.
 //  * /healthz: 200 {"status":"alive"} while the process serves HTTP at all.

@@ -13,6 +13,7 @@
 #include "common/sha256.h"
 #include "console/console.h"
 #include "console/internal.h"
+#include "net/http_fields.h"
 
 namespace veridge::console {
 
@@ -29,6 +30,8 @@ struct Context {
 namespace {
 
 using nlohmann::json;
+using net::CookieValue;
+using net::IsJsonContentType;
 using net::Response;
 
 constexpr std::size_t kMaxNameBytes = 128;
@@ -51,23 +54,6 @@ json StaffJson(const store::StaffRecord& s) {
   return j;
 }
 
-// "name=value" pairs of the Cookie header; the value of `name`, or "".
-std::string CookieValue(const net::Request& req, const std::string& name) {
-  auto header = req.Header("Cookie");
-  if (!header) return "";
-  std::string_view v(*header);
-  while (!v.empty()) {
-    auto semi = v.find(';');
-    std::string_view part = v.substr(0, semi);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    if (part.size() > name.size() && part.substr(0, name.size()) == name && part[name.size()] == '=')
-      return std::string(part.substr(name.size() + 1));
-    if (semi == std::string_view::npos) break;
-    v.remove_prefix(semi + 1);
-  }
-  return "";
-}
-
 std::string SessionCookie(const std::string& token) {
   return std::string(kSessionCookie) + "=" + token + "; Path=/; Secure; HttpOnly; SameSite=Strict";
 }
@@ -82,14 +68,6 @@ std::optional<Response> ParseBody(const net::Request& req, json* out) {
   *out = json::parse(req.body, nullptr, false);
   if (out->is_discarded() || !out->is_object()) return Error(400, "invalid_json", "the body must be one JSON object");
   return std::nullopt;
-}
-
-bool IsJsonContentType(const net::Request& req) {
-  auto ct = req.Header("Content-Type");
-  if (!ct) return false;
-  std::string v = *ct;
-  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return v.rfind("application/json", 0) == 0;
 }
 
 // A string field of at most `max` bytes ("" when absent); false when present with another type.

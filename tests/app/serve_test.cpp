@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -470,6 +471,14 @@ TEST_CASE("serve: /v1 needs a bearer token made by veridge token, and none, wron
   REQUIRE(good.ok());
   CHECK(good->status == 404);
   CHECK(code(good) == "session_not_found");
+  // The OpenAPI document, over real TLS, for a token holder only.
+  auto spec = Https(s, d.api_port(), "GET", "/v1/openapi.json", "", token);
+  REQUIRE(spec.ok());
+  CHECK(spec->status == 200);
+  CHECK(json::parse(spec->body)["openapi"] == "3.1.0");
+  auto spec_anon = Https(s, d.api_port(), "GET", "/v1/openapi.json");
+  REQUIRE(spec_anon.ok());
+  CHECK(spec_anon->status == 401);
   // The kiosk listener has no /v1 at all.
   auto kiosk = RawRequest(d.kiosk_port(), "GET", "/v1/sessions/ses-1", "", "Authorization: Bearer " + token + "\r\n");
   REQUIRE(kiosk);
@@ -691,6 +700,28 @@ std::string Body(const std::string& image, int expires_in = 600) {
       .dump();
 }
 
+// A daemon with the dev models (the reference-photo check) and one lender API token: what the
+// session tests start from. The caller skips first when the models are absent.
+struct SessionsDaemon {
+  Setup s;
+  Daemon d;
+  std::string token;
+  // extra: more lines after [serve] (other sections may follow). "" once ready, else why not.
+  std::string Start(const std::string& extra) {
+    if (!s.made) return "no test PKI";
+    s.WriteConfig(DevModelDir(), "https://127.0.0.1:9/h", extra);
+    if (!s.KeysInit()) return "keys init failed";
+    auto [rc, out] = Veridge("token create --json --name lender --config " + Q(s.config()));
+    if (rc != 0) return "token create failed: " + out;
+    token = json::parse(out.substr(0, out.find('\n')))["token"];
+    return d.Start(s);
+  }
+  Result<net::HttpResponse> Api(const std::string& method, const std::string& path, const std::string& body = "",
+                                const std::vector<std::pair<std::string, std::string>>& headers = {}) const {
+    return HttpsH(s, d.api_port(), method, path, body, token, headers);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("serve: lender sessions — create with a checked photo, get, cancel, idempotency, bad photos, restart aborts") {
@@ -698,17 +729,13 @@ TEST_CASE("serve: lender sessions — create with a checked photo, get, cancel, 
   const auto face = SharedData("faces/deepface/img1.jpg"), couple = SharedData("faces/deepface/couple.jpg");
   VERIDGE_REQUIRE_PATH(face, "../shared/data faces");
   VERIDGE_REQUIRE_PATH(couple, "../shared/data faces");
-  Setup s;
-  REQUIRE(s.made);
-  s.WriteConfig(DevModelDir(), "https://127.0.0.1:9/h", "rate_per_second = 0\n");
-  REQUIRE(s.KeysInit());
-  auto [rc, out] = Veridge("token create --json --name lender" + std::string(" --config ") + Q(s.config()));
-  REQUIRE(rc == 0);
-  const std::string token = json::parse(out.substr(0, out.find('\n')))["token"];
-  Daemon d;
-  auto err = d.Start(s);
+  SessionsDaemon sd;
+  auto err = sd.Start("rate_per_second = 0\n");
   INFO(err);
   REQUIRE(err.empty());
+  const Setup& s = sd.s;
+  Daemon& d = sd.d;
+  const std::string& token = sd.token;
   auto code = [](const Result<net::HttpResponse>& r) { return json::parse(r->body)["error"]["code"].get<std::string>(); };
 
   auto created = HttpsH(s, d.api_port(), "POST", "/v1/sessions", Body(Slurp(face)), token, {{"Idempotency-Key", "k-1"}});
@@ -815,6 +842,128 @@ TEST_CASE("serve: lender sessions — create with a checked photo, get, cancel, 
   CHECK(a["terminal_reason"] == "daemon_restarted");
   CHECK(d2.Terminate(10000) == 0);
   CHECK(d2.log().find(token) == std::string::npos);
+}
+
+TEST_CASE("serve: the kiosk listener claims a session by its code, reads it and stores consent — wrong, used, cancelled, expired and locked codes refused") {
+  VERIDGE_REQUIRE_PATH(DevModelDir() / "shape_predictor_68_face_landmarks.dat", "models (tools/fetch-models.sh)");
+  const auto face = SharedData("faces/deepface/img1.jpg");
+  VERIDGE_REQUIRE_PATH(face, "../shared/data faces");
+  SessionsDaemon sd;
+  auto err = sd.Start("rate_per_second = 0\n[sessions]\nmin_expires_in = 1\n");
+  INFO(err);
+  REQUIRE(err.empty());
+  const int kiosk = sd.d.kiosk_port();
+  auto create = [&](int expires_in) {
+    auto r = sd.Api("POST", "/v1/sessions", Body(Slurp(face), expires_in));
+    REQUIRE(r.ok());
+    REQUIRE(r->status == 201);
+    return json::parse(r->body);
+  };
+  const json a = create(600), b = create(600), c = create(1), d = create(600);
+  std::set<std::string> codes;
+  for (const auto& j : {a, b, c, d}) codes.insert(j["kiosk_code"].get<std::string>());
+  REQUIRE(codes.size() == 4);
+  std::string wrong = "000000";
+  while (codes.count(wrong)) wrong[5]++;
+  auto post = [&](const std::string& path, const json& body, const std::string& headers = "") {
+    auto r = RawRequest(kiosk, "POST", path, body.dump(), headers);
+    REQUIRE(r);
+    return *r;
+  };
+  auto code_of = [](const RawResponse& r) { return json::parse(r.body)["error"]["code"].get<std::string>(); };
+
+  // A wrong code (refusal 1 of the 5 that lock code entry).
+  auto unknown = post("/kiosk/v1/code", {{"code", wrong}});
+  CHECK(unknown.status == 404);
+  CHECK(code_of(unknown) == "unknown_code");
+
+  // The right code: the session and a kiosk token, also as an HttpOnly cookie.
+  auto claimed = post("/kiosk/v1/code", {{"code", a["kiosk_code"]}});
+  INFO(claimed.body);
+  REQUIRE(claimed.status == 200);
+  const auto cj = json::parse(claimed.body);
+  const std::string token = cj["kiosk_token"], id = a["id"];
+  CHECK(cj["session"]["id"] == id);
+  CHECK(cj["session"]["state"] == "claimed");
+  CHECK(cj["session"]["factors"] == json{"face", "liveness"});
+  CHECK(cj["session"]["max_attempts"] == 3);
+  const std::string cookie = claimed.header("set-cookie");
+  CHECK(cookie.rfind("veridge_kiosk=" + token + "; Path=/kiosk; HttpOnly; SameSite=Strict; Max-Age=", 0) == 0);
+  // Code entry is on the kiosk listener only.
+  auto on_api = Https(sd.s, sd.d.api_port(), "POST", "/kiosk/v1/code", json{{"code", b["kiosk_code"]}}.dump());
+  REQUIRE(on_api.ok());
+  CHECK(on_api->status == 404);
+
+  // The page reads its session with the cookie (or the bearer); nobody else can.
+  const std::string by_cookie = "Cookie: veridge_kiosk=" + token + "\r\n", by_bearer = "Authorization: Bearer " + token + "\r\n";
+  auto mine = RawRequest(kiosk, "GET", "/kiosk/v1/sessions/" + id, "", by_cookie);
+  REQUIRE(mine);
+  CHECK(mine->status == 200);
+  CHECK(json::parse(mine->body) == cj["session"]);
+  auto anon = RawRequest(kiosk, "GET", "/kiosk/v1/sessions/" + id);
+  REQUIRE(anon);
+  CHECK(anon->status == 401);
+  auto other = RawRequest(kiosk, "GET", "/kiosk/v1/sessions/" + b["id"].get<std::string>(), "", by_cookie);
+  REQUIRE(other);
+  CHECK(other->status == 401);
+
+  // Consent: not by cookie alone; by the bearer it is stored with the session, once.
+  const json yes = {{"accepted", true}, {"locale", "en"}, {"consent_version", "2026-12-v1"}};
+  const std::string consent_path = "/kiosk/v1/sessions/" + id + "/consent";
+  CHECK(post(consent_path, yes, by_cookie).status == 401);
+  auto unknown_field = post(consent_path, {{"accepted", true}, {"locale", "en"}, {"consent_version", "2026-12-v1"}, {"score", 1}}, by_bearer);
+  CHECK(unknown_field.status == 400);
+  CHECK(code_of(unknown_field) == "unknown_field");
+  auto consent = post(consent_path, yes, by_bearer);
+  INFO(consent.body);
+  REQUIRE(consent.status == 200);
+  CHECK(json::parse(consent.body)["state"] == "capturing");
+  auto lender_view = sd.Api("GET", "/v1/sessions/" + id);
+  REQUIRE(lender_view.ok());
+  const auto lv = json::parse(lender_view->body);
+  CHECK(lv["state"] == "capturing");
+  CHECK(lv["consent"]["accepted"] == true);
+  CHECK(lv["consent"]["locale"] == "en");
+  CHECK(lv["consent"]["version"] == "2026-12-v1");
+  auto replayed = post(consent_path, yes, by_bearer);
+  CHECK(replayed.status == 409);
+  CHECK(code_of(replayed) == "invalid_state");
+
+  // The used code again (refusal 2), a cancelled session's (3), an expired one's (4).
+  auto used = post("/kiosk/v1/code", {{"code", a["kiosk_code"]}});
+  CHECK(used.status == 409);
+  CHECK(code_of(used) == "already_claimed");
+  CHECK(used.body.find("vks_") == std::string::npos);
+  auto cancel = sd.Api("POST", "/v1/sessions/" + b["id"].get<std::string>() + "/cancel");
+  REQUIRE(cancel.ok());
+  REQUIRE(cancel->status == 200);
+  auto closed = post("/kiosk/v1/code", {{"code", b["kiosk_code"]}});
+  CHECK(closed.status == 410);
+  CHECK(code_of(closed) == "session_closed");
+  while (SystemClock::Instance().NowUnixSeconds() <= c["expires_at"].get<std::int64_t>()) std::this_thread::sleep_for(Ms(100));
+  auto expired = post("/kiosk/v1/code", {{"code", c["kiosk_code"]}});
+  CHECK(expired.status == 410);
+  CHECK(code_of(expired) == "session_expired");
+
+  // The fifth refusal within 60 s locks code entry: even the right code is 429 with Retry-After.
+  CHECK(post("/kiosk/v1/code", {{"code", wrong}}).status == 404);
+  auto locked = post("/kiosk/v1/code", {{"code", d["kiosk_code"]}});
+  CHECK(locked.status == 429);
+  CHECK(code_of(locked) == "too_many_attempts");
+  const std::string retry = locked.header("retry-after");
+  REQUIRE_FALSE(retry.empty());
+  CHECK(std::stoi(retry) >= 1);
+  CHECK(std::stoi(retry) <= 60);
+  auto still = sd.Api("GET", "/v1/sessions/" + d["id"].get<std::string>());
+  REQUIRE(still.ok());
+  CHECK(json::parse(still->body)["state"] == "created");
+
+  CHECK(sd.d.Terminate(10000) == 0);
+  // Neither a code nor the token reaches the log; the audit chain holds.
+  const std::string log = sd.d.log();
+  CHECK(log.find(token.substr(4)) == std::string::npos);
+  for (const auto& code : codes) CHECK(log.find(code) == std::string::npos);
+  CHECK(Veridge("audit verify --config " + Q(sd.s.config())).first == 0);
 }
 
 namespace {

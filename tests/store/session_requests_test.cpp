@@ -15,19 +15,7 @@ namespace {
 constexpr std::int64_t kNow = 1'800'000'000;
 
 store::SessionRequestInput Input(const std::string& id, const std::string& key = "", const std::string& hash = std::string(64, 'a')) {
-  store::SessionRequestInput in;
-  in.id = id;
-  in.token_id = "tok_1";
-  in.applicant_ref = "app-" + id;
-  in.factors_json = R"(["face","liveness"])";
-  in.locale = "en";
-  in.created_at = kNow;
-  in.expires_at = kNow + 600;
-  in.reference_media_type = "image/jpeg";
-  in.reference_image = std::string(1000, '\xff');
-  in.idempotency_key = key;
-  in.request_sha256 = hash;
-  return in;
+  return SampleSessionRequest(id, kNow, key, hash);
 }
 
 const std::string kTok(64, 'b');

@@ -105,4 +105,23 @@ inline std::string FakeJpeg(const std::string& marker, size_t size) {
   return j;
 }
 
+// A lender's session request as api/ would hand it to the store: created at `created_at`, live for
+// 600 s, a 1000-byte stand-in for the reference image.
+inline store::SessionRequestInput SampleSessionRequest(const std::string& id, std::int64_t created_at, const std::string& key = "",
+                                                       const std::string& hash = std::string(64, 'a')) {
+  store::SessionRequestInput in;
+  in.id = id;
+  in.token_id = "tok_1";
+  in.applicant_ref = "app-" + id;
+  in.factors_json = R"(["face","liveness"])";
+  in.locale = "en";
+  in.created_at = created_at;
+  in.expires_at = created_at + 600;
+  in.reference_media_type = "image/jpeg";
+  in.reference_image = std::string(1000, '\xff');
+  in.idempotency_key = key;
+  in.request_sha256 = hash;
+  return in;
+}
+
 }  // namespace veridge::testing
