@@ -37,6 +37,12 @@ void PrintHuman(const verify::SessionResult& r) {
     if (f.contains("distance"))
       std::cout << " (distance " << f["distance"].get<double>() << ", threshold " << f["threshold"].get<double>() << ")";
     if (f.contains("message")) std::cout << " — " << f["message"].get<std::string>();
+    if (f.contains("why")) std::cout << " — not run: " << f["why"].get<std::string>();
+    if (f.contains("hits") && f["hits"].is_array() && !f["hits"].empty()) {  // the fraud checks
+      std::cout << " — hits (threshold " << f["threshold"].get<double>() << "):";
+      for (const auto& h : f["hits"])
+        std::cout << " " << h.value("session_id", h.value("entry_id", std::string("?"))) << " at " << h["distance"].get<double>();
+    }
     std::cout << "\n";
   }
   if (!r.delivery.empty()) std::cout << "result:   " << r.delivery.dump() << "\n";
