@@ -5,6 +5,7 @@
 #include "app/cli.h"
 #include "common/crash_point.h"
 #include "app/options.h"
+#include "fraud/fraud.h"
 #include "pki/device_identity.h"
 #include "outbox/worker.h"
 #include "store/store.h"
@@ -36,6 +37,12 @@ void PrintHuman(const verify::SessionResult& r) {
     if (f.contains("distance"))
       std::cout << " (distance " << f["distance"].get<double>() << ", threshold " << f["threshold"].get<double>() << ")";
     if (f.contains("message")) std::cout << " — " << f["message"].get<std::string>();
+    if (f.contains("why")) std::cout << " — not run: " << f["why"].get<std::string>();
+    if (f.contains("hits") && f["hits"].is_array() && !f["hits"].empty()) {  // the fraud checks
+      std::cout << " — hits (threshold " << f["threshold"].get<double>() << "):";
+      for (const auto& h : f["hits"])
+        std::cout << " " << h.value("session_id", h.value("entry_id", std::string("?"))) << " at " << h["distance"].get<double>();
+    }
     std::cout << "\n";
   }
   if (!r.delivery.empty()) std::cout << "result:   " << r.delivery.dump() << "\n";
@@ -85,6 +92,7 @@ int RunVerify(const VerifyArgs& a) {
   std::unique_ptr<store::Store> db;
   std::optional<pki::DeviceSigner> signer;
   std::unique_ptr<verify::StoreSink> sink;
+  std::unique_ptr<fraud::Screener> screener;
   if (cfg->Has("store.path")) {
     auto so = BuildStoreOptions(*cfg);
     if (!so.ok()) return ReportError(so.status(), a.json);
@@ -97,6 +105,17 @@ int RunVerify(const VerifyArgs& a) {
     sink = std::make_unique<verify::StoreSink>(*db, *signer, *url, so->path.string(), delivery->retry_schedule.front(),
                                                SystemClock::Instance());
     (*verifier)->SetSink(sink.get());
+    // The 1:N fraud checks: the gallery of every stored session's live template (the retention
+    // window), built here from the encrypted store and kept in step by the sink. No watchlist is
+    // passed: its storage and import (issue 15, part 3) are not built, so watchlist_hit reports
+    // "not run" rather than a clean result.
+    auto screen_options = BuildScreenOptions(*cfg);
+    if (!screen_options.ok()) return ReportError(screen_options.status(), a.json);
+    auto loaded_screener = fraud::Screener::Load(*db, *screen_options);
+    if (!loaded_screener.ok()) return ReportError(loaded_screener.status().WithContext("building the 1:N fraud index from the store"), a.json);
+    screener = std::move(*loaded_screener);
+    sink->SetScreener(screener.get());
+    (*verifier)->SetScreener(screener.get());
   }
 
   auto result = (*verifier)->Run({a.reference, a.capture, a.applicant_ref});

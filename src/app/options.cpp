@@ -34,6 +34,23 @@ verify::VerifyOptions BuildVerifyOptions(const config::Config& cfg) {
   o.face.secondary_face_ratio = cfg.GetDouble("face.secondary_face_ratio", o.face.secondary_face_ratio);
   o.policy.require = cfg.GetStringList("policy.require", o.policy.require);
   o.policy.review_on_optional_failure = cfg.GetBool("policy.review_on_optional_failure", o.policy.review_on_optional_failure);
+  for (const char* check : policy::kFraudChecks) {
+    const std::string key = std::string("policy.") + check;
+    if (!cfg.Has(key)) continue;
+    // An unknown value keeps the default here; LoadConfigStrict refuses the config.
+    if (auto a = policy::ParseCheckAction(cfg.GetString(key))) o.policy.checks[check] = *a;
+  }
+  return o;
+}
+
+Result<fraud::ScreenOptions> BuildScreenOptions(const config::Config& cfg) {
+  fraud::ScreenOptions o;
+  o.list_size = static_cast<std::size_t>(cfg.GetInt("fraud.list_size", static_cast<std::int64_t>(o.list_size)));
+  o.max_hits = static_cast<int>(cfg.GetInt("fraud.max_hits", o.max_hits));
+  o.mismatch_threshold = cfg.GetDouble("face.threshold", o.mismatch_threshold);
+  if (auto t = fraud::ThresholdForListSize(o.list_size); !t.ok())
+    return Status::InvalidInput("config_invalid", "[fraud].list_size: " + t.status().message());
+  if (o.max_hits < 1 || o.max_hits > 100) return Status::InvalidInput("config_invalid", "[fraud].max_hits must be within 1..100");
   return o;
 }
 
@@ -210,6 +227,13 @@ Result<config::Config> LoadConfigStrict(const std::string& path) {
   // Touch every key the app reads so type errors surface now, not halfway through a session.
   BuildVerifyOptions(*cfg);
   if (auto l = BuildLivenessSetup(*cfg); !l.ok()) return l.status();
+  for (const char* check : policy::kFraudChecks) {
+    const std::string key = std::string("policy.") + check;
+    if (cfg->Has(key) && !policy::ParseCheckAction(cfg->GetString(key)))
+      return Status::InvalidInput("config_invalid", path + ": [policy]." + check + " must be \"reject\", \"review\" or \"ignore\", not \"" +
+                                                        cfg->GetString(key) + "\"");
+  }
+  if (auto s = BuildScreenOptions(*cfg); !s.ok()) return s.status();
   for (const auto& f : cfg->GetStringList("policy.require"))
     if (!policy::IsKnownFactor(f))
       return Status::InvalidInput("config_invalid", path + ": [policy].require names unknown factor \"" + f +

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "fraud/fraud.h"
 #include "liveness/liveness.h"
 #include "net/https_client.h"
 #include "outbox/worker.h"
@@ -26,6 +27,9 @@ bool IsOptionalModel(const std::string& manifest_name);
 
 // [device], [models], [face], [policy] → VerifyOptions. Type errors land in cfg.problems().
 verify::VerifyOptions BuildVerifyOptions(const config::Config& cfg);
+
+// [fraud] and [face].threshold → the 1:N checks' options (fraud::Screener). Code config_invalid.
+Result<fraud::ScreenOptions> BuildScreenOptions(const config::Config& cfg);
 
 // [liveness] → LivenessOptions (+ the challenge request). enabled=false turns the factor off.
 struct LivenessSetup {

@@ -46,6 +46,13 @@ const std::vector<KeySpec>& Schema() {
       {"models.dir", T::kPath},
       {"policy.require", T::kStringList},
       {"policy.review_on_optional_failure", T::kBool},
+      {"policy.duplicate_identity", T::kString},         // reject | review | ignore (checked by app/)
+      {"policy.identity_history_mismatch", T::kString},  // reject | review | ignore
+      {"policy.watchlist_hit", T::kString},              // reject | review | ignore
+      // No 1:N threshold was measured above 1000 templates (docs/fraud.md): a larger list would
+      // run at a threshold whose false-positive rate nobody knows.
+      {"fraud.list_size", T::kInteger, 1, 1000, "1:N thresholds are measured for lists of at most 1000 templates"},
+      {"fraud.max_hits", T::kInteger, 1, 100, "hits reported per fraud check"},
       {"face.threshold", T::kNumber, 0.1, 0.6, "L2 distance; above 0.6 different people match"},
       {"face.detector", T::kString},
       {"face.descriptor_engine", T::kString},

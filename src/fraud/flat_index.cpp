@@ -162,10 +162,21 @@ Result<std::vector<Hit>> FlatIndex::Search(std::span<const float> query, int k, 
   return best;
 }
 
-Result<std::size_t> BuildFromStore(store::Store& store, const std::string& kind, FlatIndex& index) {
+std::optional<float> FlatIndex::DistanceTo(std::int64_t id, std::span<const float> query) const {
+  auto it = slot_.find(id);
+  if (it == slot_.end() || !CheckTemplate(query).ok()) return std::nullopt;
+  float d2 = 0;
+  if (detail::CpuHasAvx2Fma()) detail::SquaredDistancesAvx2(query.data(), data_.data() + it->second * kTemplateDims, 1, &d2);
+  else detail::SquaredDistancesPortable(query.data(), data_.data() + it->second * kTemplateDims, 1, &d2);
+  return std::sqrt(d2);
+}
+
+namespace detail {
+
+Result<std::int64_t> ReadStoredTemplates(store::Store& store, const std::string& kind, std::int64_t after_id,
+                                         const TemplateVisitor& visit) {
   constexpr int kPage = 1000;
-  std::size_t added = 0;
-  std::int64_t after = 0;
+  std::int64_t after = after_id;
   float tmpl[kTemplateDims];
   for (;;) {
     auto page = store.ListDescriptors(kind, after, kPage);
@@ -173,23 +184,44 @@ Result<std::size_t> BuildFromStore(store::Store& store, const std::string& kind,
     Status st = Status::Ok();
     for (auto& row : *page) {
       if (st.ok()) {
+        Status check = Status::Ok();
+        std::span<const float> view;
         if (row.data.size() != sizeof tmpl) {
-          st = Status::InvalidInput("bad_template", "stored template " + std::to_string(row.id) + " has " +
-                                                        std::to_string(row.data.size()) + " bytes, not " + std::to_string(sizeof tmpl));
+          check = Status::InvalidInput("bad_template", "stored template " + std::to_string(row.id) + " has " +
+                                                           std::to_string(row.data.size()) + " bytes, not " + std::to_string(sizeof tmpl));
         } else {
           std::memcpy(tmpl, row.data.data(), sizeof tmpl);
-          st = index.Add(row.id, std::span<const float>(tmpl, kTemplateDims));
-          if (!st.ok()) st = st.WithContext("stored template " + std::to_string(row.id));
-          else ++added;
+          view = std::span<const float>(tmpl, kTemplateDims);
+          check = CheckTemplate(view);
+          if (!check.ok()) {
+            check = check.WithContext("stored template " + std::to_string(row.id));
+            view = {};
+          }
         }
+        st = visit(row, view, check);
+        if (st.ok()) after = row.id;
       }
       std::fill(row.data.begin(), row.data.end(), '\0');  // no plaintext copy outlives the page
-      after = row.id;
     }
     std::fill(std::begin(tmpl), std::end(tmpl), 0.0f);
     if (!st.ok()) return st;
     if (page->size() < static_cast<std::size_t>(kPage)) break;
   }
+  return after;
+}
+
+}  // namespace detail
+
+Result<std::size_t> BuildFromStore(store::Store& store, const std::string& kind, FlatIndex& index) {
+  std::size_t added = 0;
+  auto read = detail::ReadStoredTemplates(store, kind, 0, [&](const store::StoredDescriptor& row, std::span<const float> tmpl,
+                                                              const Status& check) -> Status {
+    if (!check.ok()) return check;
+    VERIDGE_RETURN_IF_ERROR(index.Add(row.id, tmpl));
+    ++added;
+    return Status::Ok();
+  });
+  if (!read.ok()) return read.status();
   return added;
 }
 

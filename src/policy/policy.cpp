@@ -24,6 +24,31 @@ const char* DecisionName(Decision d) {
   return "rejected";
 }
 
+const char* CheckActionName(CheckAction a) {
+  switch (a) {
+    case CheckAction::kReject: return "reject";
+    case CheckAction::kReview: return "review";
+    case CheckAction::kIgnore: return "ignore";
+  }
+  return "review";
+}
+
+std::optional<CheckAction> ParseCheckAction(std::string_view s) {
+  if (s == "reject") return CheckAction::kReject;
+  if (s == "review") return CheckAction::kReview;
+  if (s == "ignore") return CheckAction::kIgnore;
+  return std::nullopt;
+}
+
+bool IsFraudCheck(const std::string& name) {
+  return std::find(std::begin(kFraudChecks), std::end(kFraudChecks), name) != std::end(kFraudChecks);
+}
+
+CheckAction PolicyOptions::ActionFor(const std::string& check) const {
+  auto it = checks.find(check);
+  return it == checks.end() ? CheckAction::kReview : it->second;
+}
+
 bool IsKnownFactor(const std::string& name) {
   return name == "face" || name == "liveness" || name == "certificate";
 }
@@ -51,7 +76,18 @@ DecisionResult Decide(const std::vector<FactorResult>& factors, const PolicyOpti
     }
   }
   for (const auto& f : factors) {
-    if (required(f.name)) continue;
+    if (!IsFraudCheck(f.name)) continue;
+    const bool hit = f.outcome == Outcome::kFailed || f.outcome == Outcome::kReview;
+    if (!hit && f.outcome != Outcome::kError) continue;  // passed, or not run (missing)
+    out.reasons.push_back(hit ? f.name : f.name + "_error");
+    switch (options.ActionFor(f.name)) {
+      case CheckAction::kReject: rejected = true; break;
+      case CheckAction::kReview: review = true; break;
+      case CheckAction::kIgnore: break;
+    }
+  }
+  for (const auto& f : factors) {
+    if (required(f.name) || IsFraudCheck(f.name)) continue;
     if (f.outcome == Outcome::kFailed || f.outcome == Outcome::kError || f.outcome == Outcome::kReview) {
       out.reasons.push_back(f.name + "_" + OutcomeName(f.outcome) + "_optional");
       if (options.review_on_optional_failure) review = true;

@@ -9,12 +9,23 @@
 //      2. a required factor that is MISSING or in ERROR    → rejected  ("<factor>_missing" / "<factor>_error")
 //      3. a required factor asking for REVIEW              → review    ("<factor>_review")
 //      4. an optional factor that failed or errored        → review when options.review_on_optional_failure
-//      5. otherwise                                        → approved
+//      5. a fraud check (duplicate_identity, identity_history_mismatch, watchlist_hit: the 1:N
+//         checks, each a factor of its own, never in `require`) with a HIT (outcome failed, or
+//         review) → its code ("duplicate_identity") in reasons, and rejected | review | nothing
+//         as options.checks maps it (default review)
+//      6. a fraud check in ERROR (it could not run: a damaged stored template, a store error)
+//                                                          → "<check>_error", and rejected | review
+//         | nothing as mapped: fails closed like a hit. A check that did not run for a reason
+//         that is no doubt (no applicant_ref, no watchlist) is MISSING and changes nothing.
+//      7. otherwise                                        → approved
 //    Each factor's own reason codes are carried into the decision's reasons, prefixed by the factor.
 //  * Thread-safe: pure functions over values.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace veridge::policy {
@@ -31,11 +42,25 @@ struct FactorResult {
 enum class Decision { kApproved, kRejected, kReview };
 const char* DecisionName(Decision d);  // "approved", "rejected", "review"
 
+// What a fraud check's hit (or error) does to the decision: [policy].<check> = "reject" | "review" | "ignore".
+enum class CheckAction { kReject, kReview, kIgnore };
+const char* CheckActionName(CheckAction a);                    // "reject", "review", "ignore"
+std::optional<CheckAction> ParseCheckAction(std::string_view s);  // nullopt for anything else
+
+// The fraud checks' factor names (the 1:N checks of issue 15), in result order.
+inline constexpr const char* kFraudChecks[] = {"duplicate_identity", "identity_history_mismatch", "watchlist_hit"};
+bool IsFraudCheck(const std::string& name);
+
 struct PolicyOptions {
   // Factors that must pass; a missing one fails closed. Default: all three (ARCHITECTURE.md).
   std::vector<std::string> require = {"face", "liveness", "certificate"};
   // A present optional factor that fails sends the session to staff review instead of approving.
   bool review_on_optional_failure = true;
+  // Each fraud check's action ([policy].duplicate_identity, ...); a check not listed is review.
+  std::map<std::string, CheckAction> checks = {{"duplicate_identity", CheckAction::kReview},
+                                               {"identity_history_mismatch", CheckAction::kReview},
+                                               {"watchlist_hit", CheckAction::kReview}};
+  CheckAction ActionFor(const std::string& check) const;
 };
 
 struct DecisionResult {

@@ -32,7 +32,7 @@ SessionRecord ReadSession(const Stmt& s) {
 
 }  // namespace
 
-Status Store::CommitDecision(const DecisionRecord& r) {
+Status Store::CommitDecision(const DecisionRecord& r, std::vector<std::int64_t>* descriptor_ids) {
   if (r.session_id.empty()) return Status::InvalidInput("missing_field", "a decision needs a session_id");
   VERIDGE_RETURN_IF_ERROR(CheckLen(r.session_id, kMaxTextBytes, "session_id"));
   VERIDGE_RETURN_IF_ERROR(CheckLen(r.applicant_ref, kMaxTextBytes, "applicant_ref"));
@@ -65,7 +65,8 @@ Status Store::CommitDecision(const DecisionRecord& r) {
   std::lock_guard lock(impl_->mu);
   auto& I = *impl_;
   const std::string what = "committing session " + r.session_id;
-  return I.InTransaction(what, [&]() -> Status {
+  std::vector<std::int64_t> ids;
+  Status committed = I.InTransaction(what, [&]() -> Status {
     if (r.expect_audit_head) {
       auto head = I.ReadHead();
       if (!head.ok()) return head.status();
@@ -123,6 +124,7 @@ Status Store::CommitDecision(const DecisionRecord& r) {
         st->Bind(2, d.kind);
         st->BindBlob(3, d.data);
         VERIDGE_RETURN_IF_ERROR(I.StepDone(*st, what + " (descriptor)"));
+        ids.push_back(sqlite3_last_insert_rowid(I.db));
       }
     }
     auto audited = I.AppendAuditLocked(r.audit);
@@ -130,6 +132,8 @@ Status Store::CommitDecision(const DecisionRecord& r) {
     if (r.outbox) VERIDGE_RETURN_IF_ERROR(I.InsertOutboxLocked(r.session_id, r.created_at, *r.outbox, what));
     return Status::Ok();
   });
+  if (committed.ok() && descriptor_ids) *descriptor_ids = std::move(ids);
+  return committed;
 }
 
 Result<SessionRecord> Store::GetSession(const std::string& session_id) {
@@ -196,14 +200,16 @@ Result<std::vector<StoredDescriptor>> Store::ListDescriptors(const std::string& 
   if (limit < 1 || limit > 10000) return Status::InvalidInput("bad_limit", "limit must be 1..10000");
   std::lock_guard lock(impl_->mu);
   auto& I = *impl_;
-  auto st = I.Prepare("SELECT id, session_id, kind, data FROM descriptors WHERE kind = ? AND id > ? ORDER BY id LIMIT ?");
+  auto st = I.Prepare(
+      "SELECT d.id, d.session_id, d.kind, d.data, s.applicant_ref, s.created_at FROM descriptors d "
+      "JOIN sessions s ON s.session_id = d.session_id WHERE d.kind = ? AND d.id > ? ORDER BY d.id LIMIT ?");
   if (!st.ok()) return st.status();
   st->Bind(1, kind);
   st->Bind(2, after_id);
   st->Bind(3, limit);
   std::vector<StoredDescriptor> out;
   int rc;
-  while ((rc = st->Step()) == SQLITE_ROW) out.push_back({st->Int(0), st->Text(1), st->Text(2), st->Text(3)});
+  while ((rc = st->Step()) == SQLITE_ROW) out.push_back({st->Int(0), st->Text(1), st->Text(2), st->Text(3), st->Text(4), st->Int(5)});
   if (rc != SQLITE_DONE) return Translate(rc, I.db, "listing descriptors");
   return out;
 }

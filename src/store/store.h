@@ -204,6 +204,8 @@ struct StoredDescriptor {
   std::string session_id;
   std::string kind;
   std::string data;
+  std::string applicant_ref;    // of its session (the 1:N checks group templates by it)
+  std::int64_t created_at = 0;  // of its session, unix seconds (retention purges by it)
 };
 
 struct FactorResult {
@@ -485,14 +487,18 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // -- decisions (one transaction; synchronous=FULL) --
-  Status CommitDecision(const DecisionRecord& record);
+  // `descriptor_ids`, when given, receives the row id of each of record.descriptors, in order, once
+  // the transaction has committed (untouched on failure): fraud/'s in-memory index keys templates
+  // by these ids.
+  Status CommitDecision(const DecisionRecord& record, std::vector<std::int64_t>* descriptor_ids = nullptr);
   Result<SessionRecord> GetSession(const std::string& session_id);
   // Newest first, at most `limit` (<= 1000).
   Result<std::vector<SessionRecord>> ListSessions(int limit, int offset = 0);
   Result<std::vector<StoredEvidence>> GetEvidence(const std::string& session_id);
   Result<std::vector<DescriptorItem>> GetDescriptors(const std::string& session_id);
-  // Descriptors of `kind` with row id > after_id, in id order, at most `limit` (1..10000): the
-  // pages fraud/ builds its in-memory index from. Purged sessions have none. Code bad_limit.
+  // Descriptors of `kind` with row id > after_id, in id order, at most `limit` (1..10000), each
+  // with its session's applicant_ref and created_at: the pages fraud/ builds its in-memory index
+  // from. Purged sessions have none. Code bad_limit.
   Result<std::vector<StoredDescriptor>> ListDescriptors(const std::string& kind, std::int64_t after_id, int limit);
 
   // -- audit rows (the chain logic lives in audit/) --

@@ -1,5 +1,7 @@
 #include "verify/persist.h"
 
+#include <cstring>
+
 #include "common/crash_point.h"
 #include "outbox/worker.h"
 
@@ -13,6 +15,8 @@ StoreSink::StoreSink(store::Store& store, const pki::DeviceSigner& signer, std::
       store_path_(std::move(store_path)),
       first_delay_(first_attempt_delay),
       clock_(clock) {}
+
+void StoreSink::SetScreener(fraud::Screener* screener) { screener_ = screener; }
 
 Result<nlohmann::json> StoreSink::Commit(const SessionResult& result) {
   // The result carries the audit head it was signed at; the store refuses the commit if the chain
@@ -66,7 +70,20 @@ Result<nlohmann::json> StoreSink::CommitAt(const SessionResult& result, const st
   rec.outbox = store::OutboxMessageInput{signed_result->webhook_id, endpoint_, signed_result->body, first_at};
 
   CrashPoint(crash_points::kVerifyBeforeCommit);
-  VERIDGE_RETURN_IF_ERROR(store_.CommitDecision(rec));
+  std::vector<std::int64_t> descriptor_ids;
+  VERIDGE_RETURN_IF_ERROR(store_.CommitDecision(rec, &descriptor_ids));
+  if (screener_) {
+    for (std::size_t i = 0; i < result.templates.size() && i < descriptor_ids.size(); ++i) {
+      const auto& t = result.templates[i];
+      if (t.kind != fraud::kLiveTemplateKind || t.data.size() != sizeof(float) * fraud::kTemplateDims) continue;
+      float live[fraud::kTemplateDims];
+      std::memcpy(live, t.data.data(), sizeof live);
+      // Cannot fail for a template the screen accepted; if it did, the screener's next read of
+      // the store picks the row up (it reads every row past the last one it read).
+      (void)screener_->Committed(descriptor_ids[i], result.session_id, result.applicant_ref, now, live);
+      std::fill(std::begin(live), std::end(live), 0.0f);
+    }
+  }
   return nlohmann::json{{"stored", store_path_},
                         {"webhook_id", signed_result->webhook_id},
                         {"endpoint", endpoint_},

@@ -9,12 +9,18 @@
 // head the session's own audit event is appended onto, in the same transaction (the store checks
 // the head has not moved; if it has, the result is signed again on the new head). A lender that
 // keeps results thereby holds points of the chain that `veridge audit verify --anchor` checks.
+// Fraud gallery (SetScreener): once the commit has stored the session's live template
+// (fraud::kLiveTemplateKind), Commit adds it to the screener's in-memory gallery under the row id
+// the commit returned, before it returns — so the next session of this process is screened
+// against it. A commit that fails adds nothing. (The screener also reads, before each screen,
+// whatever other processes committed: fraud.h.)
 // Thread-safety: as the Store (calls are serialised); the signer is immutable.
 #pragma once
 
 #include <string>
 
 #include "common/clock.h"
+#include "fraud/fraud.h"
 #include "pki/device_identity.h"
 #include "store/store.h"
 #include "verify/verify.h"
@@ -28,6 +34,7 @@ class StoreSink final : public ResultSink {
             std::string store_path, std::chrono::milliseconds first_attempt_delay, const Clock& clock);
   // Returns {"stored": <db path>, "webhook_id", "endpoint", "state": "queued", "first_attempt_at"}.
   Result<nlohmann::json> Commit(const SessionResult& result) override;
+  void SetScreener(fraud::Screener* screener);  // not owned; may be null
 
  private:
   Result<nlohmann::json> CommitAt(const SessionResult& result, const store::AuditHeadPoint& head);
@@ -37,6 +44,7 @@ class StoreSink final : public ResultSink {
   std::string store_path_;
   std::chrono::milliseconds first_delay_;
   const Clock& clock_;
+  fraud::Screener* screener_ = nullptr;
 };
 
 }  // namespace veridge::verify

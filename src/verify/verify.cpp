@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdio>
 #include <ctime>
 #include <functional>
@@ -11,6 +12,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "common/sha256.h"
+#include "verify/fraud_checks.h"
 #include "vision/models.h"
 
 namespace veridge::verify {
@@ -280,6 +282,7 @@ Result<std::unique_ptr<Verifier>> Verifier::Create(const VerifyOptions& options,
 
 void Verifier::AddFactor(std::unique_ptr<FactorProvider> provider) { providers_.push_back(std::move(provider)); }
 void Verifier::SetSink(ResultSink* sink) { sink_ = sink; }
+void Verifier::SetScreener(fraud::Screener* screener) { screener_ = screener; }
 
 void Verifier::SetLiveness(std::unique_ptr<liveness::LivenessChecker> checker, liveness::CheckRequest request) {
   liveness_ = std::move(checker);
@@ -360,7 +363,10 @@ FactorReport Verifier::FaceFactor(const vision::FaceAnalysis& reference, const F
     auto d = analyzer_->Describe(c.chip);
     if (!d.ok()) return fail(policy::Outcome::kError, d.status().code(), d.status().message());
     distances.push_back(vision::Distance(reference.descriptor, *d));
-    out.templates.push_back({"face_probe", std::string(reinterpret_cast<const char*>(d->data()), sizeof(float) * d->size())});
+    std::string bytes(reinterpret_cast<const char*>(d->data()), sizeof(float) * d->size());
+    // The best-ranked frame's descriptor is also the session's live template for the 1:N checks.
+    if (&c == &best.front()) out.templates.push_back({fraud::kLiveTemplateKind, bytes});
+    out.templates.push_back({"face_probe", std::move(bytes)});
   }
   // The median of the best frames' distances: one lucky frame cannot carry a match, one bad one
   // cannot sink it.
@@ -442,6 +448,17 @@ Result<SessionResult> Verifier::Run(const SessionRequest& request) {
   if (live) out.factors.push_back(std::move(*live));
   SessionContext ctx{request, out.session_id};
   for (auto& p : providers_) out.factors.push_back(p->Evaluate(ctx));
+  if (screener_) {
+    std::optional<Result<fraud::ScreenResult>> screened;
+    for (const auto& t : out.templates) {
+      if (t.kind != fraud::kLiveTemplateKind) continue;
+      std::vector<float> live(t.data.size() / sizeof(float));
+      std::memcpy(live.data(), t.data.data(), live.size() * sizeof(float));
+      screened.emplace(screener_->Screen(live, request.applicant_ref));
+      std::fill(live.begin(), live.end(), 0.0f);
+    }
+    for (auto& f : FraudFactors(screened, options_.policy)) out.factors.push_back(std::move(f));
+  }
 
   std::vector<policy::FactorResult> results;
   for (const auto& f : out.factors) results.push_back(f.result);

@@ -16,6 +16,11 @@
 //  * The result document (SessionResult::ToJson) is the webhook's `data` (ARCHITECTURE.md): session_id,
 //    device_id, applicant_ref, created_at, decision, reasons, factors{face{distance,similarity,
 //    threshold,matched,quality}, ...}, evidence[{kind,sha256}]. It holds no image and no descriptor.
+//  * Fraud checks (SetScreener): the live face template — the descriptor of the capture frame the
+//    face factor ranked best, stored as kind "face_live" — is screened 1:N (fraud::Screener:
+//    duplicate_identity, identity_history_mismatch, watchlist_hit), each a policy factor
+//    (verify/fraud_checks.h) mapped by PolicyOptions::checks. The sink adds the template to the
+//    screener's gallery once the session is committed (persist.h).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -30,6 +35,7 @@
 #include "capture/capture.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "fraud/fraud.h"
 #include "policy/policy.h"
 #include "liveness/liveness.h"
 #include "vision/vision.h"
@@ -83,7 +89,7 @@ struct Evidence {
 
 // A biometric template kept with the session (encrypted in the store, purged by retention).
 struct BiometricTemplate {
-  std::string kind;   // "face_reference", "face_probe"
+  std::string kind;   // "face_reference", "face_probe", "face_live" (fraud::kLiveTemplateKind: the 1:N one)
   std::string data;   // raw little-endian float32 × 128
 };
 
@@ -142,6 +148,9 @@ class Verifier {
   // within liveness's time bound, and also compares the best frame liveness chose.
   void SetLiveness(std::unique_ptr<liveness::LivenessChecker> checker, liveness::CheckRequest request);
   void SetSink(ResultSink* sink);  // not owned; may be null
+  // Enables the 1:N fraud checks on every session. Not owned; may be null (the checks are then
+  // not run and the result has no fraud factors).
+  void SetScreener(fraud::Screener* screener);
 
   Result<SessionResult> Run(const SessionRequest& request);
 
@@ -160,6 +169,7 @@ class Verifier {
   std::unique_ptr<liveness::LivenessChecker> liveness_;
   liveness::CheckRequest liveness_request_;
   ResultSink* sink_ = nullptr;
+  fraud::Screener* screener_ = nullptr;
 };
 
 // A random RFC 4122 version-4 UUID from the OS CSPRNG.

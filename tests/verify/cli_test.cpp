@@ -69,13 +69,17 @@ std::vector<std::filesystem::path> KeptResults(const std::filesystem::path& dir)
   return out;
 }
 
+// Skips (reported) without the converted face model or the shared faces.
+#define REQUIRE_MODEL_AND_FACES()                                                                     \
+  VERIDGE_REQUIRE_PATH(veridge::testing::DevModelDir() / "dlib_face_recognition_resnet_model_v1.dat", \
+                       "converted face model (run tools/fetch-models.sh)");                          \
+  VERIDGE_REQUIRE_PATH(SharedData("faces/tv-cast-a/amy/amy1.png"), "tv-cast-a faces")
+
 }  // namespace
 
 TEST_CASE("audit verify --anchor accepts the results the lender kept and refuses a history rewritten after them") {
-  VERIDGE_REQUIRE_PATH(veridge::testing::DevModelDir() / "dlib_face_recognition_resnet_model_v1.dat",
-                       "converted face model (run tools/fetch-models.sh)");
+  REQUIRE_MODEL_AND_FACES();
   auto ref = SharedData("faces/tv-cast-a/amy/amy1.png");
-  VERIDGE_REQUIRE_PATH(ref, "tv-cast-a faces");
   veridge::testing::TempDir dir;
   std::string cfg = InitConfig(dir.path());
   for (const char* probe : {"amy/amy3.png", "sheldon/sheldon1.png"})
@@ -148,10 +152,8 @@ TEST_CASE("audit verify --anchor accepts the results the lender kept and refuses
 }
 
 TEST_CASE("veridge verify stores, signs and queues the session, then db check and audit verify pass") {
-  VERIDGE_REQUIRE_PATH(veridge::testing::DevModelDir() / "dlib_face_recognition_resnet_model_v1.dat",
-                       "converted face model (run tools/fetch-models.sh)");
+  REQUIRE_MODEL_AND_FACES();
   auto ref = SharedData("faces/tv-cast-a/amy/amy1.png");
-  VERIDGE_REQUIRE_PATH(ref, "tv-cast-a faces");
   veridge::testing::TempDir dir;
   std::string cfg = InitConfig(dir.path());
 
@@ -194,5 +196,49 @@ TEST_CASE("veridge verify refuses a lender URL delivery would refuse, before the
     CHECK(j["error"]["code"] == "config_invalid");
     CHECK(j["error"]["message"].get<std::string>().find("lender.url") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(dir / "v.db"));  // nothing was created for a session that cannot deliver
+  }
+}
+
+TEST_CASE("veridge verify --json reports a duplicate identity by its code in reasons, next to the session id") {
+  REQUIRE_MODEL_AND_FACES();
+  auto ref = SharedData("faces/tv-cast-a/amy/amy1.png");
+  veridge::testing::TempDir dir;
+  std::string cfg = InitConfig(dir.path());
+  auto session = [&](const std::string& capture, const std::string& applicant_ref) {
+    return Veridge("verify --json " + cfg + " --reference " + ref.string() + " --capture " +
+                   SharedData("faces/tv-cast-a/" + capture).string() + " --applicant-ref " + applicant_ref);
+  };
+  auto first = session("amy/amy2.png", "APP-A");
+  INFO(first.out);
+  REQUIRE(first.exit_code == 0);
+  const auto first_id = nlohmann::json::parse(first.out)["session_id"].get<std::string>();
+
+  auto second = session("amy/amy5.png", "APP-B");  // the same person under another applicant ref
+  INFO(second.out);
+  CHECK(second.exit_code == 1);  // review is not approval
+  auto j = nlohmann::json::parse(second.out);
+  CHECK(j["session_id"].get<std::string>().size() == 36);
+  CHECK(j["decision"] == "review");
+  CHECK(std::find(j["reasons"].begin(), j["reasons"].end(), "duplicate_identity") != j["reasons"].end());
+  CHECK(j["factors"]["duplicate_identity"]["hits"][0]["session_id"] == first_id);
+  CHECK(j["factors"]["watchlist_hit"]["checked"] == false);
+
+  // A fresh process builds the gallery from the store: a third applicant ref finds both sessions.
+  auto third = session("amy/amy5.png", "APP-C");
+  INFO(third.out);
+  CHECK(nlohmann::json::parse(third.out)["factors"]["duplicate_identity"]["hits"].size() == 2);
+
+  // [policy] and [fraud] values outside what is measured or known are refused before any session.
+  const std::string good = veridge::testing::ReadAllBytes(dir / "veridge.toml");
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"[policy]\n", "[policy]\nduplicate_identity = \"approve\"\n"},
+           {"[policy]\n", "[fraud]\nlist_size = 10000\n[policy]\n"}}) {
+    std::string bad = good;
+    bad.replace(bad.find(from), from.size(), to);
+    std::ofstream(dir / "bad.toml") << bad;
+    auto r = Veridge("verify --json --config " + (dir / "bad.toml").string() + " --reference " + ref.string() + " --capture " + ref.string());
+    INFO(r.out);
+    CHECK(r.exit_code == 2);
+    CHECK(nlohmann::json::parse(r.out)["error"]["code"] == "config_invalid");
   }
 }

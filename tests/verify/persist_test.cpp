@@ -2,6 +2,7 @@
 // transaction. No face models needed: the session result is built by hand.
 #include "common/sha256.h"
 #include "verify/persist.h"
+#include "verify/sink_fixture.h"
 
 #include "audit/audit.h"
 #include "outbox/signing.h"
@@ -29,36 +30,10 @@ verify::SessionResult SampleResult() {
   return r;
 }
 
-// A device identity, a store key and an opened encrypted store in a temp dir.
-struct SinkFixture {
-  SinkFixture() {
-    pki::KeysInitOptions ko;
-    ko.device_id = "test-kiosk";
-    ko.device_key_file = dir / "device.key";
-    ko.device_cert_chain = dir / "device-chain.pem";
-    ko.store_key_file = dir / "store.key";
-    REQUIRE(pki::InitKeys(ko, SystemClock::Instance()).ok());
-    auto loaded = pki::DeviceSigner::Load(ko.device_key_file, ko.device_cert_chain);
-    REQUIRE(loaded.ok());
-    signer = std::make_unique<pki::DeviceSigner>(std::move(*loaded));
-    so.path = dir / "veridge.db";
-    so.key_file = ko.store_key_file;
-    so.create_if_missing = true;  // as keys init would
-    so.audit_hasher = audit::ChainHasher();
-    auto opened = store::Store::Open(so);
-    REQUIRE(opened.ok());
-    db = std::move(*opened);
-  }
-  testing::TempDir dir;
-  store::StoreOptions so;
-  std::unique_ptr<pki::DeviceSigner> signer;
-  std::unique_ptr<store::Store> db;
-};
-
 }  // namespace
 
 TEST_CASE("StoreSink commits decision, evidence, templates, audit event and a signed outbox row together") {
-  SinkFixture f;
+  testing::SinkFixture f;
 
   verify::StoreSink sink(*f.db, *f.signer, "https://lender.test/hook", f.so.path.string(), std::chrono::seconds(0),
                          SystemClock::Instance());
@@ -98,7 +73,7 @@ TEST_CASE("StoreSink commits decision, evidence, templates, audit event and a si
 }
 
 TEST_CASE("A failed commit writes nothing and says so") {
-  SinkFixture f;
+  testing::SinkFixture f;
   verify::StoreSink sink(*f.db, *f.signer, "https://lender.test/hook", f.so.path.string(), std::chrono::seconds(0),
                          SystemClock::Instance());
   auto result = SampleResult();
@@ -111,7 +86,7 @@ TEST_CASE("A failed commit writes nothing and says so") {
 }
 
 TEST_CASE("Each signed result carries the audit head its own event was appended onto") {
-  SinkFixture f;
+  testing::SinkFixture f;
   verify::StoreSink sink(*f.db, *f.signer, "https://lender.test/hook", f.so.path.string(), std::chrono::seconds(0),
                          SystemClock::Instance());
   auto first = SampleResult();
