@@ -2,15 +2,18 @@
 // without sockets: raw bytes -> Beast's HTTP/1.1 request parser with the listener's default
 // header and body limits -> the same translation into net::Request that net/server.cpp's
 // Session::Handle makes -> net::Router::Dispatch over the real v1 API routes
-// (api::AddV1Routes: bearer authentication, session id checks) backed by a real SQLCipher store
-// in a temporary directory.
+// (api::AddV1Routes: bearer authentication, POST /v1/sessions JSON bodies with base64 reference
+// photos and Idempotency-Key, GET /v1/sessions/{id}, POST /v1/sessions/{id}/cancel) backed by a
+// real SQLCipher store in a temporary directory.
 //
-// "Bearer @" in the request is replaced by a real token of that store, so the fuzzer reaches the
-// authenticated handler as well as the refusals. The v1 API has no JSON request bodies yet (its one
-// route is GET /v1/sessions/{id}); bodies are parsed by Beast and handed to the router as sent.
+// Substitutions, so the fuzzer reaches the authenticated handlers as well as the refusals:
+// "Bearer @" in a header becomes a real token of that store; "@sid" in the path becomes the id
+// of a session created at start-up. The reference-photo check (face models in the product) is a
+// stand-in decided by the decoded photo's length: accepted, refused with a vision code (422) or
+// unavailable (503), so each branch of session creation is reached.
 //
-// What must hold: no crash or sanitizer report; every response has a status in 200..599, and an
-// error response's body is JSON.
+// What must hold: no crash, sanitizer report or escaping exception; every response has a status
+// in 200..599, a JSON body that parses, and header names and values without CR, LF or NUL.
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
@@ -37,6 +40,7 @@ struct World {
   std::filesystem::path dir;
   std::unique_ptr<store::Store> store;
   std::string token;
+  std::string session_id;  // "@sid" in a request path
   net::Router router;
 };
 
@@ -60,17 +64,39 @@ World& TheWorld() {
     x->token = t->token;
     if (!x->router.Add({net::Method::kGet, "/healthz", "alive", [](const net::Request&) { return net::Response::Json(200, "{}"); }}).ok())
       std::abort();
-    if (!api::AddV1Routes(x->router, *x->store).ok()) std::abort();
+    api::SessionApiOptions sessions;
+    sessions.check_reference = [](const std::string& image) {
+      if (image.size() % 7 == 0) return Status::Unavailable("fuzz_check_down", "stand-in: the check is down");
+      if (image.size() % 3 == 0) return Status::InvalidInput("no_face", "stand-in: no face in the photo");
+      return Status::Ok();
+    };
+    if (!api::AddV1Routes(x->router, *x->store, sessions).ok()) std::abort();
+    net::Request create;
+    create.method = net::Method::kPost;
+    create.path = "/v1/sessions";
+    create.headers.emplace_back("Authorization", "Bearer " + x->token);
+    create.body = R"({"applicant_ref":"fuzz","reference_image":"/9j/4A==","factors":["face"],"locale":"en"})";
+    const net::Response created = x->router.Dispatch(create);
+    const auto id = nlohmann::json::parse(created.body, nullptr, false);
+    if (created.status != 201 || !id.is_object() || !id.contains("id")) {
+      std::fprintf(stderr, "http_fuzz: creating the start-up session: %d %s\n", created.status, created.body.c_str());
+      std::abort();
+    }
+    x->session_id = id["id"].get<std::string>();
     std::atexit([] { std::error_code ec; std::filesystem::remove_all(TheWorld().dir, ec); });
     return x;
   }();
   return *w;
 }
 
+bool CleanHeaderText(const std::string& s) { return s.find_first_of(std::string("\r\n\0", 3)) == std::string::npos; }
+
 void CheckResponse(const net::Response& r) {
   if (r.status < 200 || r.status > 599) std::abort();
-  if (r.status >= 400 && r.content_type == "application/json" && nlohmann::json::parse(r.body, nullptr, false).is_discarded())
-    std::abort();
+  if (r.content_type == "application/json" && nlohmann::json::parse(r.body, nullptr, false).is_discarded()) std::abort();
+  if (!CleanHeaderText(r.content_type)) std::abort();
+  for (const auto& [name, value] : r.headers)
+    if (name.empty() || !CleanHeaderText(name) || !CleanHeaderText(value)) std::abort();
 }
 
 }  // namespace
@@ -96,6 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (target.empty() || target[0] != '/') return 0;  // 400 before routing
   const auto q = target.find('?');
   r.path = target.substr(0, q);
+  if (const auto at = r.path.find("@sid"); at != std::string::npos) r.path.replace(at, 4, w.session_id);
   if (q != std::string::npos) r.query = target.substr(q + 1);
   for (const auto& f : req) {
     std::string value(f.value());

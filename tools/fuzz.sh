@@ -2,8 +2,9 @@
 # tools/fuzz.sh TARGET SECONDS — builds (if needed) and runs one libFuzzer target of fuzz/ for
 # SECONDS with its seeds; `tools/fuzz.sh all SECONDS` runs each in turn.
 # Targets: image (probe + bounded decode), pki (X.509/CRL/OCSP, validator inputs), config (TOML),
-#          webhook (headers file, signature, body, JWS attestation). fuzz/http_fuzz.cpp (serve's request
-#          path + v1 API) is not built: clang 14 cannot compile net/ instrumented (fuzz/CMakeLists.txt).
+#          webhook (headers file, signature, body, JWS attestation), http (serve's request parser and
+#          router with the /v1 API over a real SQLCipher store). No watchlist-bundle target: src/fraud
+#          has no bundle parser yet.
 #
 # Build: clang++-14 -fsanitize=fuzzer,address,undefined in build-fuzz/ (FUZZ_BUILD_DIR), a build
 # directory of its own (-DVERIDGE_FUZZ=ON, no tests or benchmarks); the normal build is untouched.
@@ -17,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-TARGETS=(image pki config webhook)
+TARGETS=(image pki config webhook http)
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
 SHARED=${VERIDGE_SHARED_DIR:-$ROOT/../shared}
 
@@ -94,6 +95,18 @@ seed() {  # seed TARGET DIR: fills DIR once (an existing corpus is kept and grow
       printf 'GET /v1/sessions/a%%2Fb?x=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer vdg_nope\r\n\r\n' >"$d/session-badtoken"
       printf 'POST /v1/sessions/s-1 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}' >"$d/post-405"
       printf 'POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n' >"$d/chunked"
+      printf 'GET /v1/sessions/@sid HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @\r\n\r\n' >"$d/session-existing"
+      printf 'POST /v1/sessions/@sid/cancel HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @\r\nContent-Length: 0\r\n\r\n' >"$d/cancel"
+      local body i=0
+      # session creation: accepted (4-byte JPEG), refused by the check (6 bytes), a PNG, bad fields
+      for body in '{"applicant_ref":"A-1","reference_image":"/9j/4A==","factors":["face","liveness"],"locale":"en","expires_in":600}' \
+                  '{"applicant_ref":"A-2","reference_image":"/9j/4AAQ","factors":["face"],"locale":"zh-CN"}' \
+                  '{"applicant_ref":"A-3","reference_image":"iVBORw0KGgo=","factors":["certificate"],"locale":"en"}' \
+                  '{"applicant_ref":"\u0001","reference_image":"!!","factors":["face","face"],"locale":"fr","expires_in":1e99,"x":1}'; do
+        i=$((i + 1))
+        printf 'POST /v1/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @\r\nIdempotency-Key: k-%d\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
+          "$i" "${#body}" "$body" >"$d/create-$i"
+      done
       ;;
   esac
 }

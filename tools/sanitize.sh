@@ -4,7 +4,9 @@
 #   --tsan:  ThreadSanitizer in build-tsan/, then ctest on the suites that run `veridge serve` and
 #            net/'s server threads (net/, api/, app/ serve tests) unless CTEST_ARGS say otherwise.
 # Extra arguments go to ctest (e.g. -R pki/). Uses the project's VERIDGE_SANITIZE option, so the
-# normal build/ is untouched. Slow (every module rebuilt instrumented): a documented script, not
+# normal build/ is untouched. SANITIZE_TARGETS="test_net test_api" builds only those targets (and
+# what they link), for a partial run on a busy machine; SANITIZE_JOBS (default nproc) caps both
+# the build and ctest parallelism. Slow (every module rebuilt instrumented): a documented script, not
 # part of tools/test.sh. Exit status: ctest's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +25,9 @@ else
   DEFAULT_ARGS=(-R "^(net|api|app)/")
 fi
 cmake -S . -B "$DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVERIDGE_SANITIZE=$SAN -DVERIDGE_BUILD_BENCH=OFF >/dev/null
-cmake --build "$DIR" -j"$(nproc)"
-bash tools/fetch-models.sh "$DIR"
+JOBS=${SANITIZE_JOBS:-$(nproc)}
+read -r -a TARGETS <<<"${SANITIZE_TARGETS:-}"
+cmake --build "$DIR" -j"$JOBS" ${TARGETS[@]:+--target "${TARGETS[@]}"}
+((${#TARGETS[@]})) || bash tools/fetch-models.sh "$DIR"
 ARGS=("$@"); ((${#ARGS[@]})) || ARGS=("${DEFAULT_ARGS[@]}")
-ctest --test-dir "$DIR" --output-on-failure -j"$(nproc)" --timeout 1800 "${ARGS[@]}"
+ctest --test-dir "$DIR" --output-on-failure -j"$JOBS" --timeout 1800 "${ARGS[@]}"

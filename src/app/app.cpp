@@ -1,7 +1,14 @@
 #include "app/app.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <string_view>
 
 #include "app/cli.h"
 #include "common/log.h"
@@ -21,6 +28,27 @@ std::string UtcTime(std::int64_t unix_seconds) {
   gmtime_r(&tt, &tm);
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+namespace {
+bool SafeAccountName(std::string_view s) {
+  return !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '.' || c == '_' || c == '-';
+  });
+}
+}  // namespace
+
+std::string CliActor() {
+  const uid_t uid = getuid();
+  std::string actor = "cli:uid" + std::to_string(uid);
+  passwd pw{};
+  passwd* found = nullptr;
+  char buf[1024];
+  if (getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found && SafeAccountName(found->pw_name))
+    actor = std::string("cli:") + found->pw_name;
+  const char* sudo = uid == 0 ? std::getenv("SUDO_USER") : nullptr;
+  if (sudo && SafeAccountName(sudo)) actor += std::string(",sudo:") + sudo;
+  return actor;
 }
 
 int ReportError(const Status& st, bool json) {

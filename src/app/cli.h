@@ -33,6 +33,11 @@ int ReportError(const Status& st, bool json);
 nlohmann::json ErrorJson(const Status& st);
 // "2026-12-02T17:31:20Z" for unix seconds (the human form of dates in listings).
 std::string UtcTime(std::int64_t unix_seconds);
+// The audit actor of a local command: "cli:<account>" for the account of the real user id (from
+// the password database; "cli:uid<N>" when it has no entry), plus ",sudo:<name>" when root runs it
+// through sudo (SUDO_USER, kept only if it is 1..32 of [A-Za-z0-9._-]). It names who ran the
+// command on the box; it does not prove it (root can set SUDO_USER), which threat model G8 records.
+std::string CliActor();
 
 void RegisterDoctorCommand(CLI::App& app, CommandContext& ctx);
 void RegisterFaceCommands(CLI::App& app, CommandContext& ctx);        // vision (issue 2)

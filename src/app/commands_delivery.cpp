@@ -167,11 +167,11 @@ void RegisterOutbox(CLI::App& app, CommandContext& ctx) {
     if (!disabled.ok()) return fail(disabled.status());
     for (const auto& e : *disabled)
       if (e.endpoint == row->endpoint) {
-        if (Status st = (*store)->EnableEndpoint(e.endpoint, SystemClock::Instance().NowUnixSeconds(), "cli"); !st.ok())
+        if (Status st = (*store)->EnableEndpoint(e.endpoint, SystemClock::Instance().NowUnixSeconds(), CliActor()); !st.ok())
           return fail(st);
         reenabled = true;
       }
-    if (Status st = (*store)->Replay(*replay_id, SystemClock::Instance().NowUnixSeconds(), "cli"); !st.ok()) return fail(st);
+    if (Status st = (*store)->Replay(*replay_id, SystemClock::Instance().NowUnixSeconds(), CliActor()); !st.ok()) return fail(st);
     if (*replay_json) {
       PrintJson({{"id", *replay_id}, {"webhook_id", row->webhook_id}, {"state", "pending"}, {"endpoint_reenabled", reenabled}});
     } else {

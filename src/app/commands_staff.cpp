@@ -106,7 +106,7 @@ void RegisterStaffCommands(CLI::App& app, CommandContext& ctx) {
     if (!s.ok()) { ctx.exit_code = ReportError(s.status(), o->json); return; }
     Secret pw;
     if (Status st = ReadNewPassword(&pw); !st.ok()) { ctx.exit_code = ReportError(st, o->json); return; }
-    auto rec = console::CreateStaff(*s->store, o->name, o->role, pw.value, s->console.argon2, SystemClock::Instance().NowUnixSeconds(), "cli");
+    auto rec = console::CreateStaff(*s->store, o->name, o->role, pw.value, s->console.argon2, SystemClock::Instance().NowUnixSeconds(), CliActor());
     if (!rec.ok()) { ctx.exit_code = ReportError(rec.status(), o->json); return; }
     if (o->json) PrintJson({{"id", rec->id}, {"name", rec->name}, {"role", rec->role}});
     else
@@ -125,7 +125,7 @@ void RegisterStaffCommands(CLI::App& app, CommandContext& ctx) {
     if (!rec.ok()) { ctx.exit_code = ReportError(rec.status(), o->json); return; }
     Secret pw;
     if (Status st = ReadNewPassword(&pw); !st.ok()) { ctx.exit_code = ReportError(st, o->json); return; }
-    if (Status st = console::ChangePassword(*s->store, rec->id, pw.value, s->console.argon2, SystemClock::Instance().NowUnixSeconds(), "cli");
+    if (Status st = console::ChangePassword(*s->store, rec->id, pw.value, s->console.argon2, SystemClock::Instance().NowUnixSeconds(), CliActor());
         !st.ok()) {
       ctx.exit_code = ReportError(st, o->json);
       return;
@@ -143,7 +143,7 @@ void RegisterStaffCommands(CLI::App& app, CommandContext& ctx) {
     if (!s.ok()) { ctx.exit_code = ReportError(s.status(), o->json); return; }
     auto rec = ByName(*s->store, o->name);
     if (!rec.ok()) { ctx.exit_code = ReportError(rec.status(), o->json); return; }
-    if (Status st = s->store->DisableStaff(rec->id, SystemClock::Instance().NowUnixSeconds(), "cli"); !st.ok()) {
+    if (Status st = s->store->DisableStaff(rec->id, SystemClock::Instance().NowUnixSeconds(), CliActor()); !st.ok()) {
       ctx.exit_code = ReportError(st, o->json);
       return;
     }

@@ -151,7 +151,7 @@ void RegisterDbReanchor(CLI::App* db, CommandContext& ctx) {
       ctx.exit_code = ReportError(before.status(), c->json);
       return;
     }
-    auto ev = (*s)->Reanchor(NowUnix(), "cli", *reason);
+    auto ev = (*s)->Reanchor(NowUnix(), CliActor(), *reason);
     if (!ev.ok()) {
       ctx.exit_code = ReportError(ev.status(), c->json);
       return;
@@ -201,7 +201,7 @@ void RegisterDbRekey(CLI::App* db, CommandContext& ctx) {
           c->json);
       return;
     }
-    auto ev = audit::Append(**s, audit::MakeEvent(NowUnix(), "cli", "db.rekeyed", opts.path.string()));
+    auto ev = audit::Append(**s, audit::MakeEvent(NowUnix(), CliActor(), "db.rekeyed", opts.path.string()));
     if (!ev.ok()) {
       ctx.exit_code = ReportError(ev.status().WithContext("rekeyed, but recording the audit event failed"), c->json);
       return;
@@ -245,7 +245,7 @@ void RegisterDbPurge(CLI::App* db, CommandContext& ctx) {
                         {"descriptors", rep->descriptors},
                         {"wal_truncated", rep->wal_truncated},
                         {"vacuumed", rep->vacuumed}};
-    auto ev = audit::Append(**s, audit::MakeEvent(now, "cli", "retention.purged", "", j.dump()));
+    auto ev = audit::Append(**s, audit::MakeEvent(now, CliActor(), "retention.purged", "", j.dump()));
     if (!ev.ok()) {
       ctx.exit_code = ReportError(ev.status().WithContext("purged, but recording the audit event failed"), c->json);
       return;

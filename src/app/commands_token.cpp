@@ -39,7 +39,7 @@ void RegisterTokenCommands(CLI::App& app, CommandContext& ctx) {
   create->callback([&ctx, o] {
     auto store = OpenStore(o->config);
     if (!store.ok()) { ctx.exit_code = ReportError(store.status(), o->json); return; }
-    auto t = api::CreateToken(**store, o->name, SystemClock::Instance().NowUnixSeconds(), "cli");
+    auto t = api::CreateToken(**store, o->name, SystemClock::Instance().NowUnixSeconds(), CliActor());
     if (!t.ok()) { ctx.exit_code = ReportError(t.status(), o->json); return; }
     if (o->json) {
       PrintJson({{"id", t->id}, {"name", t->name}, {"created_at", t->created_at}, {"token", t->token}});
@@ -58,7 +58,7 @@ void RegisterTokenCommands(CLI::App& app, CommandContext& ctx) {
   revoke->callback([&ctx, o] {
     auto store = OpenStore(o->config);
     if (!store.ok()) { ctx.exit_code = ReportError(store.status(), o->json); return; }
-    if (Status st = (*store)->RevokeApiToken(o->id, SystemClock::Instance().NowUnixSeconds(), "cli"); !st.ok()) {
+    if (Status st = (*store)->RevokeApiToken(o->id, SystemClock::Instance().NowUnixSeconds(), CliActor()); !st.ok()) {
       ctx.exit_code = ReportError(st, o->json);
       return;
     }

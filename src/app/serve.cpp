@@ -1,5 +1,8 @@
 #include "app/serve.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -271,11 +274,26 @@ std::shared_ptr<net::Router> KioskRoutes(std::shared_ptr<const ServeState> state
   return r;
 }
 
+bool IsLoopbackAddress(const std::string& address) {
+  in_addr v4{};
+  if (inet_pton(AF_INET, address.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, address.c_str(), &v6) != 1) return false;
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+  return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+}
+
 std::shared_ptr<net::Router> ApiRoutes(std::shared_ptr<const ServeState> state) {
   auto r = std::make_shared<net::Router>();
   AddHealth(*r, state);
-  Status m = r->Add({net::Method::kGet, "/metrics", "Prometheus text: build, readiness, outbox, HTTP counters",
-                     [state](const net::Request&) {
+  // Only to a client on this host (threat model G9): the counters say how busy the branch is and
+  // whether delivery fails, which is not for anyone who can reach the API port. A local agent
+  // scrapes it; a lender token is not asked for, as it would also open /v1 to the scraper.
+  Status m = r->Add({net::Method::kGet, "/metrics", "Prometheus text: build, readiness, outbox, HTTP counters (loopback clients only)",
+                     [state](const net::Request& req) {
+                       if (!IsLoopbackAddress(req.remote_address))
+                         return net::Response::Error(403, "metrics_local_only",
+                                                     "/metrics answers only clients on this host (127.0.0.1, ::1); scrape it with a local agent");
                        return net::Response::Text(200, MetricsText(*state), "text/plain; version=0.0.4; charset=utf-8");
                      }});
   if (!m.ok()) throw std::logic_error("metrics route: " + m.ToString());

@@ -103,7 +103,12 @@ Result<api::ReferenceCheck> MakeReferenceCheck(const config::Config& cfg);
 // Runs the checks now (cheap: file presence, one store query, the clock).
 ReadyChecks CheckReady(const ServeState& state);
 
-// The route tables. The API router gets /metrics as well.
+// True for a loopback client address as net::Request::remote_address gives it: 127.0.0.0/8, ::1,
+// or an IPv4-mapped 127.x (::ffff:127.0.0.1, from a dual-stack listener).
+bool IsLoopbackAddress(const std::string& address);
+
+// The route tables. The API router gets /metrics as well, answered only to loopback clients
+// (403 metrics_local_only otherwise).
 std::shared_ptr<net::Router> KioskRoutes(std::shared_ptr<const ServeState> state);
 std::shared_ptr<net::Router> ApiRoutes(std::shared_ptr<const ServeState> state);
 

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "app/serve.h"
 #include "audit/audit.h"
 #include "common/sha256.h"
 #include "lender/lender_fixture.h"
@@ -1029,4 +1030,32 @@ TEST_CASE("serve: the console API on the TLS listener — staff add on stdin, lo
   CHECK(d.Terminate(10000) == 0);
   CHECK(d.log().find(pw) == std::string::npos);
   CHECK(d.log().find(cookie.substr(cookie.find('=') + 1)) == std::string::npos);
+}
+
+TEST_CASE("serve: /metrics on the API listener answers only loopback clients (threat model G9)") {
+  // It answered anyone who could reach the API port, with no token.
+  auto state = std::make_shared<app::ServeState>();
+  auto routes = app::ApiRoutes(state);
+  auto get = [&](const std::string& from) {
+    net::Request r;
+    r.method = net::Method::kGet;
+    r.path = "/metrics";
+    r.remote_address = from;
+    return routes->Dispatch(r);
+  };
+  for (const std::string local : {"127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"}) {
+    INFO(local);
+    const auto m = get(local);
+    CHECK(m.status == 200);
+    CHECK(m.body.find("veridge_build_info{version=") != std::string::npos);
+  }
+  for (const std::string remote : {"192.0.2.7", "10.0.0.1", "::ffff:192.0.2.7", "2001:db8::1", "::", "0.0.0.0", "unknown", ""}) {
+    INFO(remote);
+    const auto m = get(remote);
+    CHECK(m.status == 403);
+    CHECK(m.body.find("metrics_local_only") != std::string::npos);
+    CHECK(m.body.find("veridge_") == std::string::npos);
+  }
+  CHECK(app::IsLoopbackAddress("::ffff:127.1.2.3"));
+  CHECK_FALSE(app::IsLoopbackAddress("127.0.0.1 "));
 }

@@ -1,6 +1,9 @@
 // `veridge staff add|passwd|disable|list` as a real process on a real encrypted store: the
 // password comes on stdin (never argv), there is no default account, and every change is audited
-// with actor "cli".
+// with the actor "cli:<account>" of the OS account that ran the command (threat model G8).
+#include <pwd.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include "common/files.h"
@@ -12,13 +15,22 @@ using namespace veridge::testing;
 
 namespace {
 
-// Runs veridge with `stdin_text` piped in (through a file, so nothing lands in argv).
-CommandRun Veridge(const std::filesystem::path& dir, const std::string& args, const std::string& stdin_text) {
+// Runs veridge with `stdin_text` piped in (through a file, so nothing lands in argv); `env` is
+// prefixed to the command line ("NAME=value ").
+CommandRun Veridge(const std::filesystem::path& dir, const std::string& args, const std::string& stdin_text,
+                   const std::string& env = "") {
   const auto in = dir / "stdin.txt";
   REQUIRE(WriteFileAtomic(in, stdin_text, 0600).ok());
-  auto r = RunCommand("'" + VeridgeBinary().string() + "' " + args + " < '" + in.string() + "' 2>&1");
+  auto r = RunCommand(env + "'" + VeridgeBinary().string() + "' " + args + " < '" + in.string() + "' 2>&1");
   std::filesystem::remove(in);
   return r;
+}
+
+// "cli:<name of this process's real uid>", what CliActor() (app/cli.h) must record.
+std::string ThisAccountActor() {
+  const passwd* pw = getpwuid(getuid());
+  REQUIRE(pw != nullptr);
+  return std::string("cli:") + pw->pw_name;
 }
 
 }  // namespace
@@ -92,7 +104,7 @@ TEST_CASE("veridge staff: add reads the password from stdin, list never shows a 
   int created = 0, changed = 0, disabled = 0;
   for (const auto& e : *events) {
     if (e.action.rfind("staff.", 0) != 0) continue;
-    CHECK(e.actor == "cli");
+    CHECK(e.actor == ThisAccountActor());
     CHECK_FALSE(Contains(e.detail_json, "pass phrase"));
     created += e.action == "staff.created";
     changed += e.action == "staff.password_changed";
@@ -101,4 +113,30 @@ TEST_CASE("veridge staff: add reads the password from stdin, list never shows a 
   CHECK(created == 2);
   CHECK(changed == 1);
   CHECK(disabled == 1);
+}
+
+TEST_CASE("local commands are audited with the OS account that ran them, and sudo's user under root") {
+  VERIDGE_REQUIRE_PATH(VeridgeBinary(), "the veridge binary (build the `veridge` target)");
+  StoreFixture f;
+  { f.Open(); }
+  const auto config = f.dir / "veridge.toml";
+  REQUIRE(WriteFileAtomic(config, "[store]\npath = \"veridge.db\"\nkey_file = \"store.key\"\n"
+                                  "[console]\nargon2_memory_kib = 19456\nargon2_time_cost = 1\n", 0600).ok());
+  const std::string cfg = " --config '" + config.string() + "' --json";
+  const std::string pw = "first admin pass phrase\n";
+  // Was "cli" for every operator (threat model G8).
+  REQUIRE(Veridge(f.dir.path(), "staff add --role admin ada" + cfg, pw).rc == 0);
+  REQUIRE(Veridge(f.dir.path(), "staff add --role operator bo" + cfg, pw, "SUDO_USER=li.wei ").rc == 0);
+  REQUIRE(Veridge(f.dir.path(), "staff add --role operator cy" + cfg, pw, "SUDO_USER='x y;' ").rc == 0);
+  auto s = f.Open();
+  auto events = s->ListAudit(0, 1000);
+  REQUIRE(events.ok());
+  std::vector<std::string> actors;
+  for (const auto& e : *events)
+    if (e.action == "staff.created") actors.push_back(e.actor);
+  const std::string me = ThisAccountActor();
+  CHECK(me != "cli:");
+  // SUDO_USER counts only for root (sudo sets it; anyone else could), and only as a plain name.
+  const std::string sudo = getuid() == 0 ? me + ",sudo:li.wei" : me;
+  CHECK(actors == std::vector<std::string>{me, sudo, me});
 }
